@@ -1,0 +1,17 @@
+"""infertel: privacy-aware OpenTelemetry telemetry for machine-learning inference."""
+
+from infertel._api import configure, get_logger, shutdown
+from infertel._decorator import traced_inference
+from infertel._provenance import ModelInfo
+from infertel._runtime import Telemetry
+from infertel._version import VERSION as __version__
+
+__all__ = [
+    "ModelInfo",
+    "Telemetry",
+    "__version__",
+    "configure",
+    "get_logger",
+    "shutdown",
+    "traced_inference",
+]

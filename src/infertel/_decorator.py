@@ -1,0 +1,444 @@
+"""``@traced_inference``: the hot path.
+
+The wrapper kind (sync, async, generator, async generator) is chosen once, at decoration time.
+Per call the serving thread reserves ids, takes two timestamps, attaches a non-recording span
+context (so nested instrumentation and logs correlate), snapshots the declared fields and hands
+an InferenceRecord to the bounded queue. Span, metrics and log are built in the background.
+Nothing raised by telemetry reaches the caller; the caller's exceptions pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any, ParamSpec, TypeVar, cast, get_args, overload
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from infertel import _runtime
+from infertel import conventions as c
+from infertel._capture import (
+    FieldGetter,
+    capture_inputs,
+    capture_outputs,
+    compile_inputs,
+    compile_outputs,
+)
+from infertel._provenance import ModelInfo
+from infertel._record import InferenceRecord
+from infertel.config import Ring
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_VALID_RINGS = frozenset(get_args(Ring))
+_time_ns = time.time_ns
+_get_current_span = trace.get_current_span
+_set_span_in_context = trace.set_span_in_context
+_attach = otel_context.attach
+_detach = otel_context.detach
+
+Segment = str | Callable[..., Any] | None
+
+
+class CallSpec:
+    """What the decoration fixed about a function; shared by all its calls."""
+
+    __slots__ = (
+        "batch_index",
+        "batch_param",
+        "inputs",
+        "kind",
+        "model",
+        "outputs",
+        "segment",
+        "span_name",
+        "static_attributes",
+    )
+
+    def __init__(self, fn: Callable[..., Any], kind: str, name: str | None, ring: str,
+                 segment: Segment, model: ModelInfo | None, inputs: tuple[FieldGetter, ...],
+                 outputs: tuple[FieldGetter, ...], batch: bool | str) -> None:
+        self.kind = kind
+        self.span_name = name or fn.__qualname__
+        self.segment = segment
+        self.model = model
+        self.inputs = inputs
+        self.outputs = outputs
+        self.batch_index, self.batch_param = _batch_parameter(fn, batch)
+        self.static_attributes: dict[str, Any] = {
+            c.DEPLOYMENT_RING: ring,
+            c.INFERENCE_KIND: kind,
+            c.CODE_FUNCTION: f"{fn.__module__}.{fn.__qualname__}",
+        }
+
+
+def _batch_parameter(fn: Callable[..., Any], batch: bool | str) -> tuple[int | None, str | None]:
+    if batch is False:
+        return None, None
+    params = list(inspect.signature(fn).parameters.values())
+    if batch is True:
+        candidates = [p for p in params if p.name not in ("self", "cls")]
+        if not candidates:
+            raise ValueError(f"batch=True needs a parameter holding the batch in {fn.__qualname__}")
+        chosen = candidates[0]
+    else:
+        found = [p for p in params if p.name == batch]
+        if not found:
+            raise ValueError(f"batch={batch!r} is not a parameter of {fn.__qualname__}")
+        chosen = found[0]
+    positional = chosen.kind in (chosen.POSITIONAL_ONLY, chosen.POSITIONAL_OR_KEYWORD)
+    return (params.index(chosen) if positional else None), chosen.name
+
+
+# ------------------------------------------------------------------------------ per-call steps
+class _Call:
+    """One in-flight call: its record and the context token to detach."""
+
+    __slots__ = ("record", "telemetry", "token")
+
+    def __init__(self, telemetry: _runtime.Telemetry, record: InferenceRecord, token: object):
+        self.telemetry = telemetry
+        self.record = record
+        self.token = token
+
+
+def _begin(telemetry: _runtime.Telemetry, spec: CallSpec, args: tuple[Any, ...],
+           kwargs: Mapping[str, Any]) -> _Call | None:
+    try:
+        parent_context = otel_context.get_current()
+        parent = _get_current_span(parent_context).get_span_context()
+        ids = telemetry.id_generator
+        if parent.is_valid:
+            trace_id = parent.trace_id
+            parent_id: int | None = parent.span_id
+        else:
+            trace_id = ids.generate_trace_id()
+            parent_id = None
+        span_id = ids.generate_span_id()
+        sampled = telemetry.should_sample(parent_context, parent, trace_id, spec.span_name)
+        record = InferenceRecord(spec, trace_id, span_id, parent_id, sampled, _time_ns())
+        if spec.inputs:
+            record.inputs = capture_inputs(spec.inputs, args, kwargs)
+        if spec.batch_param is not None:
+            record.batch_size = _batch_size(spec, args, kwargs)
+        segment = spec.segment
+        if segment is not None:
+            record.segment = segment if isinstance(segment, str) else _call_segment(
+                telemetry, segment, args, kwargs)
+        span = NonRecordingSpan(
+            SpanContext(trace_id, span_id, False, _SAMPLED if sampled else _NOT_SAMPLED))
+        token = _attach(_set_span_in_context(span, parent_context))
+        return _Call(telemetry, record, token)
+    except Exception as error:
+        telemetry.internal_error(error)
+        return None
+
+
+def _call_segment(telemetry: _runtime.Telemetry, segment: Callable[..., Any],
+                  args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str | None:
+    try:
+        value = segment(*args, **kwargs)
+    except Exception as error:  # the user's segment function failed: segment unknown
+        telemetry.internal_error(error, reraise=False)
+        return None
+    return None if value is None else str(value)
+
+
+def _batch_size(spec: CallSpec, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:
+    index = spec.batch_index
+    value = args[index] if index is not None and index < len(args) else kwargs.get(
+        spec.batch_param or "")
+    try:
+        return len(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _finish(call: _Call, outcome: str, result: Any = None,
+            exception: BaseException | None = None) -> None:
+    """Close the call: timestamps, outputs, detach, hand off. Never raises."""
+    telemetry = call.telemetry
+    record = call.record
+    try:
+        record.end_ns = _time_ns()
+        record.outcome = outcome
+        if exception is not None:
+            record.exception = exception
+        elif outcome == c.OUTCOME_SUCCESS:
+            if record.spec.outputs:
+                record.outputs = capture_outputs(record.spec.outputs, result)
+            if isinstance(result, (int, float)) and not isinstance(result, bool):
+                record.prediction = result
+    except Exception as error:
+        _safe_internal_error(telemetry, error)
+    finally:
+        try:
+            _detach(call.token)
+        except Exception as error:
+            _safe_internal_error(telemetry, error)
+    telemetry.worker.submit(record)
+
+
+def _safe_internal_error(telemetry: _runtime.Telemetry, error: BaseException) -> None:
+    try:
+        telemetry.internal_error(error)
+    except _runtime.InternalError:
+        if telemetry.settings.raise_internal_errors:
+            raise
+
+
+def _active() -> _runtime.Telemetry | None:
+    telemetry = _runtime._current
+    return telemetry if telemetry is not None and telemetry.enabled else None
+
+
+# ------------------------------------------------------------------------------ wrappers
+def _wrap_sync(fn: Callable[P, R], spec: CallSpec) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        telemetry = _active()
+        if telemetry is None:
+            return fn(*args, **kwargs)
+        call = _begin(telemetry, spec, args, kwargs)
+        if call is None:
+            return fn(*args, **kwargs)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            _finish(call, c.OUTCOME_ERROR, exception=exc)
+            raise
+        _finish(call, c.OUTCOME_SUCCESS, result)
+        return result
+
+    return wrapper
+
+
+def _wrap_async(fn: Callable[P, Awaitable[R]], spec: CallSpec) -> Callable[P, Awaitable[R]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        telemetry = _active()
+        if telemetry is None:
+            return await fn(*args, **kwargs)
+        call = _begin(telemetry, spec, args, kwargs)
+        if call is None:
+            return await fn(*args, **kwargs)
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            _finish(call, c.OUTCOME_ERROR, exception=exc)
+            raise
+        _finish(call, c.OUTCOME_SUCCESS, result)
+        return result
+
+    return wrapper
+
+
+def _item_seen(call: _Call) -> None:
+    record = call.record
+    if record.items == 0:
+        record.first_item_ns = _time_ns()
+    record.items += 1
+
+
+def _reattach(call: _Call) -> None:
+    # Between items the stream's span context must not stay current in the consumer's code,
+    # so it is attached only while the producer runs.
+    call.token = _attach(_set_span_in_context(NonRecordingSpan(SpanContext(
+        call.record.trace_id, call.record.span_id, False,
+        _SAMPLED if call.record.sampled else _NOT_SAMPLED))))
+
+
+def _wrap_generator(fn: Callable[P, Iterator[Any]], spec: CallSpec) -> Callable[P, Iterator[Any]]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[Any]:
+        telemetry = _active()
+        call = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
+        if call is None:
+            return (yield from fn(*args, **kwargs))
+        try:
+            stream = fn(*args, **kwargs)
+        except BaseException as exc:
+            _finish(call, c.OUTCOME_ERROR, exception=exc)
+            raise
+        attached = True
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            try:
+                if not attached:
+                    _reattach(call)
+                attached = True
+                if to_throw is not None:
+                    pending, to_throw = to_throw, None
+                    item = stream.throw(pending)
+                else:
+                    item = stream.send(to_send)
+            except StopIteration as stop:
+                _finish(call, c.OUTCOME_SUCCESS)
+                return stop.value
+            except BaseException as exc:
+                _finish(call, c.OUTCOME_ERROR, exception=exc)
+                raise
+            _detach_quietly(call)
+            attached = False
+            _item_seen(call)
+            try:
+                to_send = yield item
+            except GeneratorExit:
+                # The consumer closed the stream early (or dropped it): close the producer in
+                # our context, then record the call as cancelled.
+                _reattach(call)
+                try:
+                    stream.close()
+                finally:
+                    _finish(call, c.OUTCOME_CANCELLED)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+
+    return wrapper
+
+
+def _wrap_async_generator(fn: Callable[P, AsyncIterator[Any]],
+                          spec: CallSpec) -> Callable[P, AsyncIterator[Any]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Any]:
+        telemetry = _active()
+        call = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
+        if call is None:
+            async for item in fn(*args, **kwargs):  # type: ignore[attr-defined]
+                yield item
+            return
+        try:
+            stream = fn(*args, **kwargs)
+        except BaseException as exc:
+            _finish(call, c.OUTCOME_ERROR, exception=exc)
+            raise
+        attached = True
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            try:
+                if not attached:
+                    _reattach(call)
+                attached = True
+                if to_throw is not None:
+                    pending, to_throw = to_throw, None
+                    item = await stream.athrow(pending)  # type: ignore[attr-defined]
+                else:
+                    item = await stream.asend(to_send)  # type: ignore[attr-defined]
+            except StopAsyncIteration:
+                _finish(call, c.OUTCOME_SUCCESS)
+                return
+            except BaseException as exc:
+                _finish(call, c.OUTCOME_ERROR, exception=exc)
+                raise
+            _detach_quietly(call)
+            attached = False
+            _item_seen(call)
+            try:
+                to_send = yield item
+            except GeneratorExit:
+                _reattach(call)
+                try:
+                    await stream.aclose()  # type: ignore[attr-defined]
+                finally:
+                    _finish(call, c.OUTCOME_CANCELLED)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+
+    return wrapper
+
+
+def _detach_quietly(call: _Call) -> None:
+    try:
+        _detach(call.token)
+    except Exception as error:
+        _safe_internal_error(call.telemetry, error)
+
+
+# ------------------------------------------------------------------------------ the decorator
+@overload
+def traced_inference(fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def traced_inference(
+    *,
+    name: str | None = None,
+    model: ModelInfo | None = None,
+    ring: Ring = "stable",
+    segment: Segment = None,
+    inputs: Mapping[str, str] | None = None,
+    outputs: Mapping[str, str] | None = None,
+    batch: bool | str = False,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def traced_inference(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    model: ModelInfo | None = None,
+    ring: Ring = "stable",
+    segment: Segment = None,
+    inputs: Mapping[str, str] | None = None,
+    outputs: Mapping[str, str] | None = None,
+    batch: bool | str = False,
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Trace every call of a predict function: span, metrics and an ``inference`` log record.
+
+    Args:
+        name: span name (default: the function's qualified name).
+        model: provenance for this function when it differs from ``configure(model=...)``.
+        ring: deployment ring, ``stable``, ``canary`` or ``shadow``.
+        segment: a fixed segment, or a callable taking the call's arguments and returning it.
+        inputs: ``{"param.field": action}``; paths start at a parameter name.
+        outputs: ``{"field": action}``; paths start at the return value (``"return"``: all).
+        batch: True (first parameter) or a parameter name: its ``len()`` is ``ml.batch.size``.
+
+    Bad options raise ``ValueError`` here, at decoration time, never during a call.
+    """
+    if ring not in _VALID_RINGS:
+        raise ValueError(f"ring must be one of {sorted(_VALID_RINGS)}, not {ring!r}")
+    if segment is not None and not isinstance(segment, str) and not callable(segment):
+        raise TypeError("segment must be a string, a callable or None")
+    if model is not None and not isinstance(model, ModelInfo):
+        raise TypeError("model must be an infertel.ModelInfo")
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        if not callable(func):
+            raise TypeError("traced_inference decorates a function")
+        kind = _kind(func)
+        spec = CallSpec(func, kind, name, ring, segment, model, compile_inputs(func, inputs),
+                        compile_outputs(outputs), batch)
+        if kind == "async":
+            return cast(Callable[P, R], _wrap_async(cast(Any, func), spec))
+        if kind == "generator":
+            return cast(Callable[P, R], _wrap_generator(cast(Any, func), spec))
+        if kind == "async_generator":
+            return cast(Callable[P, R], _wrap_async_generator(cast(Any, func), spec))
+        return _wrap_sync(func, spec)
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+def _kind(fn: Callable[..., Any]) -> str:
+    if inspect.isasyncgenfunction(fn):
+        return "async_generator"
+    if inspect.isgeneratorfunction(fn):
+        return "generator"
+    if inspect.iscoroutinefunction(fn):
+        return "async"
+    return "sync"

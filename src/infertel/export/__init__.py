@@ -1,0 +1,1 @@
+"""Exporter wiring: OTLP, the local OTLP-JSON store, console, none."""

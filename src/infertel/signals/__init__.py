@@ -1,0 +1,1 @@
+"""Signal builders: turn hand-off records into spans, metric updates and log records."""

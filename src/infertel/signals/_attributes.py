@@ -1,0 +1,78 @@
+"""Attribute shaping shared by the span, metric and log builders."""
+
+from __future__ import annotations
+
+import json
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from infertel import conventions as c
+
+if TYPE_CHECKING:
+    from infertel._record import InferenceRecord
+
+
+def call_attributes(record: InferenceRecord, segment: str) -> dict[str, Any]:
+    """The safe per-call attributes: provenance override, ring, segment, outcome, sizes."""
+    spec = record.spec
+    attributes: dict[str, Any] = dict(spec.static_attributes)
+    attributes[c.SEGMENT] = segment
+    attributes[c.INFERENCE_OUTCOME] = record.outcome
+    attributes[c.INFERENCE_ID] = f"{record.span_id:016x}"
+    if record.batch_size is not None:
+        attributes[c.BATCH_SIZE] = record.batch_size
+    if spec.kind in ("generator", "async_generator"):
+        attributes[c.STREAM_ITEMS] = record.items
+        if record.first_item_ns is not None:
+            attributes[c.STREAM_TIME_TO_FIRST_ITEM] = (record.first_item_ns - record.start_ns) / 1e9
+    if record.exception is not None:
+        attributes[c.ERROR_TYPE] = exception_type_name(record.exception)
+    return attributes
+
+
+def payload_attributes(record: InferenceRecord) -> dict[str, Any]:
+    """Captured fields flattened to span-attribute values (scalars as-is, the rest as JSON)."""
+    attributes: dict[str, Any] = {}
+    for prefix, fields in ((c.INPUT_PREFIX, record.inputs), (c.OUTPUT_PREFIX, record.outputs)):
+        if fields:
+            for path, value in fields.items():
+                attributes[prefix + path] = span_value(value)
+    return attributes
+
+
+def span_value(value: Any) -> str | bool | int | float:
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+def metric_segment(segment: str | None, seen: set[str], limit: int) -> str:
+    """Bound segment cardinality: the first ``limit`` distinct values, then an overflow bucket."""
+    if not segment:
+        return c.SEGMENT_UNKNOWN
+    if segment in seen:
+        return segment
+    if len(seen) >= limit:
+        return c.SEGMENT_OVERFLOW
+    seen.add(segment)
+    return segment
+
+
+def exception_type_name(exception: BaseException) -> str:
+    cls = type(exception)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def exception_message(exception: BaseException) -> str:
+    try:
+        return str(exception)
+    except Exception:  # a user __str__ that raises must not take the worker down
+        return f"<unprintable {type(exception).__name__}>"
+
+
+def exception_stacktrace(exception: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(exception))
+    except Exception:
+        return f"<unformattable {type(exception).__name__}>"

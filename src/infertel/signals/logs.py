@@ -1,0 +1,166 @@
+"""Log records: the per-call ``inference`` record, deployment events and user log events.
+
+User logging goes through a structlog chain (``infertel.get_logger()``) whose last processor
+stamps the current trace context and hands the event dict to the background worker instead of
+rendering it; the worker turns it into an OpenTelemetry log record on the same export path.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from opentelemetry import trace
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.sdk._logs import Logger
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from infertel import conventions as c
+from infertel._record import LogEvent
+from infertel.signals._attributes import (
+    exception_message,
+    exception_stacktrace,
+    exception_type_name,
+)
+
+if TYPE_CHECKING:
+    from infertel._record import InferenceRecord
+
+_SEVERITY = {
+    "debug": SeverityNumber.DEBUG,
+    "info": SeverityNumber.INFO,
+    "warning": SeverityNumber.WARN,
+    "warn": SeverityNumber.WARN,
+    "error": SeverityNumber.ERROR,
+    "exception": SeverityNumber.ERROR,
+    "critical": SeverityNumber.FATAL,
+}
+
+
+def _span_context(trace_id: int, span_id: int, sampled: bool) -> Any:
+    flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
+    return trace.set_span_in_context(NonRecordingSpan(SpanContext(trace_id, span_id, False, flags)))
+
+
+class LogBuilder:
+    __slots__ = ("_logger",)
+
+    def __init__(self, logger: Logger) -> None:
+        self._logger = logger
+
+    def inference(self, record: InferenceRecord, attributes: dict[str, Any]) -> None:
+        """The ``inference`` record of one call: outcome, duration and the captured fields."""
+        body: dict[str, Any] = {"event": c.EVENT_INFERENCE}
+        if record.inputs:
+            body["inputs"] = record.inputs
+        if record.outputs:
+            body["outputs"] = record.outputs
+        exception = record.exception
+        log_attributes = dict(attributes)
+        log_attributes[c.DURATION] = (record.end_ns - record.start_ns) / 1e9
+        if exception is not None:
+            log_attributes[c.EXCEPTION_TYPE] = exception_type_name(exception)
+            log_attributes[c.EXCEPTION_MESSAGE] = exception_message(exception)
+            log_attributes[c.EXCEPTION_STACKTRACE] = exception_stacktrace(exception)
+        failed = exception is not None
+        self._logger.emit(
+            LogRecord(
+                timestamp=record.end_ns,
+                observed_timestamp=record.end_ns,
+                context=_span_context(record.trace_id, record.span_id, record.sampled),
+                severity_number=SeverityNumber.ERROR if failed else SeverityNumber.INFO,
+                severity_text="ERROR" if failed else "INFO",
+                body=body,
+                attributes=log_attributes,
+                event_name=c.EVENT_INFERENCE,
+            )
+        )
+
+    def user_event(self, event: LogEvent) -> None:
+        fields = dict(event.event)
+        message = fields.pop("event", "")
+        exc_info = fields.pop("exc_info", None)
+        attributes = {key: _log_value(value) for key, value in fields.items()}
+        if isinstance(exc_info, BaseException):
+            attributes[c.EXCEPTION_TYPE] = exception_type_name(exc_info)
+            attributes[c.EXCEPTION_MESSAGE] = exception_message(exc_info)
+            attributes[c.EXCEPTION_STACKTRACE] = exception_stacktrace(exc_info)
+        context = None
+        if event.trace_id:
+            context = _span_context(event.trace_id, event.span_id, event.sampled)
+        self._logger.emit(
+            LogRecord(
+                timestamp=event.time_ns,
+                observed_timestamp=event.time_ns,
+                context=context,
+                severity_number=_SEVERITY.get(event.level, SeverityNumber.INFO),
+                severity_text=event.level.upper(),
+                body=_log_value(message),
+                attributes=attributes,
+            )
+        )
+
+    def deployment(self, provenance: Mapping[str, Any]) -> None:
+        now = time.time_ns()
+        self._logger.emit(
+            LogRecord(
+                timestamp=now,
+                observed_timestamp=now,
+                severity_number=SeverityNumber.INFO,
+                severity_text="INFO",
+                body={"event": c.EVENT_DEPLOYMENT, **provenance},
+                attributes={key: _log_value(v) for key, v in provenance.items()},
+                event_name=c.EVENT_DEPLOYMENT,
+            )
+        )
+
+
+def _log_value(value: Any) -> Any:
+    """Log attribute values: OTel AnyValue shapes only; other objects by type name."""
+    if isinstance(value, (str, bool, int, float, bytes)) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _log_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_log_value(v) for v in value]
+    if isinstance(value, BaseException):
+        return exception_type_name(value)
+    return f"<{type(value).__name__}>"
+
+
+def make_structlog_logger(submit: Callable[[LogEvent], object], name: str | None,
+                          **initial: Any) -> Any:
+    """A structlog logger whose events go to ``submit`` (the background worker), never to I/O.
+
+    It does not touch structlog's global configuration, so an application's own structlog set-up
+    keeps working beside it.
+    """
+
+    def hand_off(_logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        if event_dict.get("exc_info") is True:  # log.exception(...): keep the exception object
+            event_dict["exc_info"] = sys.exc_info()[1]
+        span_context = trace.get_current_span().get_span_context()
+        submit(
+            LogEvent(
+                dict(event_dict),
+                method,
+                time.time_ns(),
+                span_context.trace_id,
+                span_context.span_id,
+                span_context.trace_flags.sampled,
+            )
+        )
+        raise structlog.DropEvent
+
+    processors: list[Any] = [hand_off]
+    if name:
+        initial.setdefault("logger.name", name)
+    return structlog.wrap_logger(
+        None,
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(0),
+        **initial,
+    )

@@ -1,0 +1,84 @@
+"""Materialise the finished span of a call from its record, in the background.
+
+The serving thread only reserved ids and timestamps; here the span is built as a ReadableSpan
+and handed to the span processors, so exporters see exactly what the SDK would have produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from infertel import conventions as c
+from infertel.signals._attributes import (
+    exception_message,
+    exception_stacktrace,
+    exception_type_name,
+)
+
+if TYPE_CHECKING:
+    from infertel._record import InferenceRecord
+
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+
+
+class SpanBuilder:
+    __slots__ = ("_processors", "_resource", "_scope")
+
+    def __init__(self, resource: Resource, processors: Sequence[SpanProcessor],
+                 scope: InstrumentationScope) -> None:
+        self._resource = resource
+        self._processors = tuple(processors)
+        self._scope = scope
+
+    def emit(self, record: InferenceRecord, attributes: dict[str, Any]) -> None:
+        if not record.sampled:
+            return
+        span = self.build(record, attributes)
+        for processor in self._processors:
+            processor.on_end(span)
+
+    def build(self, record: InferenceRecord, attributes: dict[str, Any]) -> ReadableSpan:
+        context = SpanContext(record.trace_id, record.span_id, is_remote=False,
+                              trace_flags=_SAMPLED)
+        parent = None
+        if record.parent_span_id is not None:
+            parent = SpanContext(record.trace_id, record.parent_span_id, is_remote=False,
+                                 trace_flags=_SAMPLED)
+        events: list[Event] = []
+        status = Status(StatusCode.UNSET)
+        exception = record.exception
+        if exception is not None:
+            message = exception_message(exception)
+            type_name = exception_type_name(exception)
+            events.append(
+                Event(
+                    "exception",
+                    {
+                        c.EXCEPTION_TYPE: type_name,
+                        c.EXCEPTION_MESSAGE: message,
+                        c.EXCEPTION_STACKTRACE: exception_stacktrace(exception),
+                    },
+                    timestamp=record.end_ns,
+                )
+            )
+            status = Status(StatusCode.ERROR, f"{type_name}: {message}")
+        return ReadableSpan(
+            name=record.spec.span_name,
+            context=context,
+            parent=parent,
+            resource=self._resource,
+            attributes=attributes,
+            events=events,
+            kind=SpanKind.INTERNAL,
+            status=status,
+            start_time=record.start_ns,
+            end_time=record.end_ns,
+            instrumentation_scope=self._scope,
+        )
