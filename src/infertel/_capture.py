@@ -60,11 +60,14 @@ class FieldGetter:
 def _check_action(path: str, action: str) -> None:
     if action not in _VALID_ACTIONS:
         raise ValueError(
-            f"unknown action {action!r} for field {path!r}; expected one of {sorted(_VALID_ACTIONS)}"
+            f"unknown action {action!r} for field {path!r}; "
+            f"expected one of {sorted(_VALID_ACTIONS)}"
         )
 
 
-def compile_inputs(fn: Callable[..., Any], declared: Mapping[str, str] | None) -> tuple[FieldGetter, ...]:
+def compile_inputs(
+    fn: Callable[..., Any], declared: Mapping[str, str] | None
+) -> tuple[FieldGetter, ...]:
     """Getters for the declared input paths that are captured (``drop`` means never read)."""
     if not declared:
         return ()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from typing import Any, ParamSpec, TypeVar, cast, get_args, overload
 
 from opentelemetry import context as otel_context
@@ -103,7 +103,7 @@ class _Call:
 
     __slots__ = ("record", "telemetry", "token")
 
-    def __init__(self, telemetry: _runtime.Telemetry, record: InferenceRecord, token: object):
+    def __init__(self, telemetry: _runtime.Telemetry, record: InferenceRecord, token: Any):
         self.telemetry = telemetry
         self.record = record
         self.token = token
@@ -146,7 +146,7 @@ def _call_segment(telemetry: _runtime.Telemetry, segment: Callable[..., Any],
     try:
         value = segment(*args, **kwargs)
     except Exception as error:  # the user's segment function failed: segment unknown
-        telemetry.internal_error(error, reraise=False)
+        telemetry.callback_error(error)
         return None
     return None if value is None else str(value)
 
@@ -255,9 +255,10 @@ def _reattach(call: _Call) -> None:
         _SAMPLED if call.record.sampled else _NOT_SAMPLED))))
 
 
-def _wrap_generator(fn: Callable[P, Iterator[Any]], spec: CallSpec) -> Callable[P, Iterator[Any]]:
+def _wrap_generator(fn: Callable[P, Generator[Any, Any, Any]],
+                    spec: CallSpec) -> Callable[P, Generator[Any, Any, Any]]:
     @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[Any]:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Generator[Any, Any, Any]:
         telemetry = _active()
         call = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
         if call is None:
@@ -282,7 +283,7 @@ def _wrap_generator(fn: Callable[P, Iterator[Any]], spec: CallSpec) -> Callable[
                     item = stream.send(to_send)
             except StopIteration as stop:
                 _finish(call, c.OUTCOME_SUCCESS)
-                return stop.value
+                return cast(Any, stop.value)
             except BaseException as exc:
                 _finish(call, c.OUTCOME_ERROR, exception=exc)
                 raise
@@ -306,14 +307,14 @@ def _wrap_generator(fn: Callable[P, Iterator[Any]], spec: CallSpec) -> Callable[
     return wrapper
 
 
-def _wrap_async_generator(fn: Callable[P, AsyncIterator[Any]],
-                          spec: CallSpec) -> Callable[P, AsyncIterator[Any]]:
+def _wrap_async_generator(fn: Callable[P, AsyncGenerator[Any, Any]],
+                          spec: CallSpec) -> Callable[P, AsyncGenerator[Any, Any]]:
     @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[Any]:
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[Any, Any]:
         telemetry = _active()
         call = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
         if call is None:
-            async for item in fn(*args, **kwargs):  # type: ignore[attr-defined]
+            async for item in fn(*args, **kwargs):
                 yield item
             return
         try:
@@ -331,9 +332,9 @@ def _wrap_async_generator(fn: Callable[P, AsyncIterator[Any]],
                 attached = True
                 if to_throw is not None:
                     pending, to_throw = to_throw, None
-                    item = await stream.athrow(pending)  # type: ignore[attr-defined]
+                    item = await stream.athrow(pending)
                 else:
-                    item = await stream.asend(to_send)  # type: ignore[attr-defined]
+                    item = await stream.asend(to_send)
             except StopAsyncIteration:
                 _finish(call, c.OUTCOME_SUCCESS)
                 return
@@ -348,7 +349,7 @@ def _wrap_async_generator(fn: Callable[P, AsyncIterator[Any]],
             except GeneratorExit:
                 _reattach(call)
                 try:
-                    await stream.aclose()  # type: ignore[attr-defined]
+                    await stream.aclose()
                 finally:
                     _finish(call, c.OUTCOME_CANCELLED)
                 raise

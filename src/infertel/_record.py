@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 class InferenceRecord:
     __slots__ = (
         "batch_size",
+        "end_ns",
         "exception",
         "first_item_ns",
         "inputs",
@@ -28,7 +29,6 @@ class InferenceRecord:
         "span_id",
         "spec",
         "start_ns",
-        "end_ns",
         "trace_id",
     )
 

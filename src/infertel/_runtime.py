@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -65,6 +65,7 @@ class Telemetry:
         self.model = model
         self.enabled = settings.enabled
         self._internal_errors = 0
+        self._callback_errors = 0
         self._first_internal_error: BaseException | None = None
         self._segments_seen: set[str] = set()
         self._closed = False
@@ -126,7 +127,8 @@ class Telemetry:
         sampler = self.sampler
         if sampler is None:  # ParentBased(always_on): follow the parent, sample roots
             return parent_span.trace_flags.sampled if parent_span.is_valid else True
-        return sampler.should_sample(parent, trace_id, name).decision.is_sampled()
+        decision = sampler.should_sample(parent, trace_id, name).decision
+        return bool(decision.is_sampled())  # type: ignore[no-untyped-call]
 
     def internal_error(self, error: BaseException, *, reraise: bool = True) -> None:
         """Count (and log once) an SDK failure; under tests, surface it."""
@@ -137,6 +139,18 @@ class Telemetry:
                          exc_info=error)
         if reraise and self.settings.raise_internal_errors:
             raise InternalError(f"infertel internal error: {error!r}") from error
+
+    def callback_error(self, error: BaseException) -> None:
+        """A user-supplied callback (a segment function) failed: counted, logged once, never
+        raised, because it is the application's bug rather than the SDK's."""
+        self._callback_errors += 1
+        if self._callback_errors == 1:
+            _log.warning("infertel: a segment callback raised %r; segment set to 'unknown'",
+                         type(error).__name__)
+
+    @property
+    def callback_errors(self) -> int:
+        return self._callback_errors
 
     @property
     def internal_errors(self) -> int:
@@ -172,13 +186,18 @@ class Telemetry:
         """A structlog logger bound to this Telemetry; see :func:`infertel.get_logger`."""
         return make_structlog_logger(self.worker.submit, name, **initial)
 
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Export everything handed over so far; False if ``timeout`` passed first."""
+    def flush(self, timeout: float = 5.0, *, metrics: bool = True) -> bool:
+        """Export everything handed over so far; False if ``timeout`` passed first.
+
+        ``metrics=False`` leaves metric readers alone (a collection resets exemplars, which an
+        in-memory reader in tests wants to see).
+        """
         deadline = time.monotonic() + timeout
         done = self.worker.flush(timeout)
         done = self.tracer_provider.force_flush(_ms_left(deadline)) and done
         done = self.logger_provider.force_flush(_ms_left(deadline)) and done
-        done = self.meter_provider.force_flush(_ms_left(deadline)) and done
+        if metrics:
+            done = self.meter_provider.force_flush(_ms_left(deadline)) and done
         if self.settings.raise_internal_errors and self._first_internal_error is not None:
             raise InternalError("infertel internal error") from self._first_internal_error
         return done
@@ -196,27 +215,47 @@ class Telemetry:
         self.enabled = False
         if _current is self:
             _current = None
-        finished = threading.Event()
         deadline = time.monotonic() + max(0.0, timeout)
 
-        def run() -> None:
-            try:
-                self.worker.stop(max(0.0, deadline - time.monotonic()))
-                self.tracer_provider.shutdown()
-                self.logger_provider.shutdown()
-                self.meter_provider.shutdown(timeout_millis=_ms_left(deadline))
-            except Exception as error:
-                self.internal_error(error, reraise=False)
-            finally:
-                finished.set()
+        def remaining() -> float:
+            return max(0.0, deadline - time.monotonic())
 
-        threading.Thread(target=run, name="infertel-shutdown", daemon=True).start()
-        finished.wait(max(0.0, deadline - time.monotonic()))
-        return finished.is_set()
+        # Drain the hand-off queue into the processors first, then shut the three providers
+        # down side by side: a hung trace export must not starve the metrics and logs.
+        drained = _run_with_deadline(lambda: self.worker.stop(remaining()), remaining())
+        steps = (
+            self.tracer_provider.shutdown,
+            self.logger_provider.shutdown,
+            lambda: self.meter_provider.shutdown(timeout_millis=_ms_left(deadline)),
+        )
+        done = [_start_daemon(step) for step in steps]
+        finished = [event.wait(remaining()) for event in done]
+        return drained and all(finished)
 
     def _after_fork_in_child(self) -> None:
         if not self._closed:
             self.worker.reset_after_fork()
+
+
+def _start_daemon(step: Callable[[], object]) -> threading.Event:
+    """Run ``step`` on a daemon thread (it cannot keep the process alive); the event is set
+    when it has returned. A step that fails past its deadline is expected during shutdown."""
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            step()
+        except Exception as error:
+            _log.debug("infertel shutdown step failed: %r", error)
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="infertel-shutdown", daemon=True).start()
+    return finished
+
+
+def _run_with_deadline(step: Callable[[], object], timeout: float) -> bool:
+    return _start_daemon(step).wait(timeout)
 
 
 def _ms_left(deadline: float) -> int:

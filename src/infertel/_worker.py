@@ -118,7 +118,7 @@ class Worker:
         if not queue:
             return False
         self._idle.clear()
-        batch = []
+        batch: list[Any] = []
         popleft = queue.popleft
         try:
             while queue and len(batch) < _BATCH:

@@ -38,7 +38,9 @@ class CapturedTelemetry:
         self._metrics = metrics
 
     def flush(self) -> None:
-        self.telemetry.flush(timeout=10.0)
+        # Metric readers are collected by metric_points() only: each collection resets
+        # exemplars, so flushing them here would hide exemplars from the test.
+        self.telemetry.flush(timeout=10.0, metrics=False)
 
     def spans(self) -> list[ReadableSpan]:
         self.flush()
@@ -70,7 +72,9 @@ def capture_telemetry(*, model: ModelInfo | None = None, service_name: str = "te
     """Install an in-memory Telemetry as the process default for the duration of the block."""
     resolved = resolve_settings(service_name=service_name, exporter="none", queue_size=queue_size,
                                 raise_internal_errors=raise_internal_errors, **settings)
-    spans, logs, metrics = InMemorySpanExporter(), InMemoryLogRecordExporter(), InMemoryMetricReader()
+    spans = InMemorySpanExporter()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
+    metrics = InMemoryMetricReader()
     telemetry = Telemetry(resolved, model, exporters=Exporters(spans, logs, None),
                           metric_readers=[metrics])
     previous = _runtime._current

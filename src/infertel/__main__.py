@@ -1,0 +1,3 @@
+from infertel.cli import main
+
+main()

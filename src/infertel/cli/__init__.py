@@ -1,0 +1,21 @@
+"""The ``infertel`` command line (typer). One module per command; this file only wires them."""
+
+from __future__ import annotations
+
+import typer
+
+from infertel.cli import demo, query
+
+app = typer.Typer(
+    name="infertel",
+    help="Privacy-aware telemetry for ML inference: demo, query the local store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # a traceback must never print payload values
+)
+app.command("demo")(demo.demo)
+app.command("query")(query.query)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,148 @@
+"""The demo's model service: two versions of a scikit-learn classifier behind @traced_inference.
+
+Stable and canary are trained on the breast-cancer dataset scikit-learn ships (no download).
+The canary carries a deliberate preprocessing bug that fails some calls, so the demo store has
+something for an SRE to find.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infertel import ModelInfo, get_logger, traced_inference
+
+STABLE_VERSION = "1.4.0"
+CANARY_VERSION = "1.5.0-rc1"
+MODEL_NAME = "tumor-classifier"
+DATASET_VERSION = "sklearn-breast-cancer-1.0"
+TIERS = ("free", "pro", "enterprise")
+REGIONS = ("eu", "us", "apac")
+
+# Synthetic free text with invented contact details: the kind of field that must never reach
+# telemetry unredacted. The demo declares it, so its handling is visible in the store.
+_NOTES = (
+    "patient asked for a call back at +44 20 7946 0958",
+    "referred by dr. smith, email results to jane.doe@example.com",
+    "second opinion requested",
+    "insurance card 4111 1111 1111 1111 on file",
+    "",
+    "follow-up in two weeks",
+)
+
+
+@dataclass(frozen=True)
+class ScoringRequest:
+    patient_ref: str
+    tier: str
+    region: str
+    features: list[float]
+    note: str
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    score: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CanaryPreprocessingError(ValueError):
+    """The canary's bug: it rejects feature vectors the stable version accepts."""
+
+
+class DemoService:
+    """Both model versions and their decorated predict functions."""
+
+    def __init__(self, workdir: Path | None = None, seed: int = 7) -> None:
+        try:
+            from sklearn.datasets import load_breast_cancer
+            from sklearn.ensemble import RandomForestClassifier
+            from sklearn.linear_model import LogisticRegression
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+        except ImportError as error:  # pragma: no cover - depends on the install
+            raise RuntimeError(
+                "the demo needs scikit-learn: pip install 'infertel[demo]'"
+            ) from error
+        data = load_breast_cancer()
+        self.rows: list[list[float]] = [list(map(float, row)) for row in data.data]
+        self.targets = list(data.target_names)
+        self._random = random.Random(seed)
+        workdir = workdir or Path(tempfile.mkdtemp(prefix="infertel-demo-models-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+
+        stable = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+        stable.fit(data.data, data.target)
+        canary = RandomForestClassifier(n_estimators=20, max_depth=6, random_state=seed)
+        canary.fit(data.data, data.target)
+        self.stable_model, self.canary_model = stable, canary
+        self.stable_info = _save(stable, workdir / "stable.pkl", STABLE_VERSION)
+        self.canary_info = _save(canary, workdir / "canary.pkl", CANARY_VERSION)
+        self._log = get_logger("demo.service")
+        self.predict_stable = self._decorate(self._predict_stable, self.stable_info, "stable")
+        self.predict_canary = self._decorate(self._predict_canary, self.canary_info, "canary")
+        self.score_batch = traced_inference(
+            name="score_batch", model=self.stable_info, ring="stable", segment="batch",
+            batch="rows", outputs={"return": "keep"},
+        )(self._score_batch)
+
+    def _decorate(self, fn: Any, info: ModelInfo, ring: Any) -> Any:
+        return traced_inference(
+            name="predict",
+            model=info,
+            ring=ring,
+            segment=lambda req: f"{req.tier}-{req.region}",
+            inputs={
+                "req.features": "keep",
+                "req.tier": "keep",
+                "req.patient_ref": "drop",
+                "req.note": "drop",
+            },
+            outputs={"label": "keep", "score": "keep"},
+        )(fn)
+
+    def request(self) -> ScoringRequest:
+        r = self._random
+        return ScoringRequest(
+            patient_ref=f"P-{r.randrange(10**6):06d}",
+            tier=r.choices(TIERS, weights=(6, 3, 1))[0],
+            region=r.choice(REGIONS),
+            features=r.choice(self.rows),
+            note=r.choice(_NOTES),
+        )
+
+    def _predict_stable(self, req: ScoringRequest) -> Prediction:
+        if self._random.random() < 0.005:
+            raise TimeoutError("feature store lookup timed out")
+        score = float(self.stable_model.predict_proba([req.features])[0][1])
+        return Prediction(label=self.targets[int(score >= 0.5)], score=round(score, 4))
+
+    def _predict_canary(self, req: ScoringRequest) -> Prediction:
+        # The bug under test: the canary's new preprocessing rejects large tumours from the
+        # enterprise tier (the condition is deterministic so the demo always finds it).
+        if req.tier == "enterprise" and req.features[0] > 14.0:
+            raise CanaryPreprocessingError("mean radius outside the canary's scaler range")
+        score = float(self.canary_model.predict_proba([req.features])[0][1])
+        self._log.info("canary scored", tier=req.tier, score=round(score, 4))
+        return Prediction(label=self.targets[int(score >= 0.5)], score=round(score, 4))
+
+    def _score_batch(self, rows: list[list[float]]) -> list[float]:
+        return [round(float(p[1]), 4) for p in self.stable_model.predict_proba(rows)]
+
+
+def _save(model: Any, path: Path, version: str) -> ModelInfo:
+    with path.open("wb") as handle:
+        pickle.dump(model, handle)
+    return ModelInfo.from_artifact(
+        path,
+        name=MODEL_NAME,
+        version=version,
+        dataset_version=DATASET_VERSION,
+        params=model.get_params(),
+        framework="scikit-learn",
+    )

@@ -1,0 +1,132 @@
+"""``infertel demo``: train, serve under synthetic traffic, store, summarise from the store."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+import infertel
+from infertel import conventions as c
+from infertel.config import DEFAULT_LOCAL_DIR
+
+_BATCH_EVERY = 100
+_BATCH_ROWS = 32
+
+
+def demo(
+    local_dir: Annotated[
+        Path | None,
+        typer.Option(help="Store to write (default: $INFERTEL_LOCAL_DIR or ./infertel-data)."),
+    ] = None,
+    seconds: Annotated[
+        float, typer.Option(min=0.5, max=600, help="How long to send traffic.")
+    ] = 4.0,
+    canary_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of traffic sent to the canary.")
+    ] = 0.25,
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic traffic.")] = 7,
+) -> None:
+    """Serve a scikit-learn model (stable + canary) under synthetic traffic into the local store."""
+    from infertel.cli._demo_service import DemoService
+
+    console = Console()
+    store = local_dir or Path(os.environ.get("INFERTEL_LOCAL_DIR", DEFAULT_LOCAL_DIR))
+    with console.status("Training two model versions on scikit-learn's breast-cancer data..."):
+        service = DemoService(seed=seed)
+    telemetry = infertel.configure(
+        service_name="tumor-api-demo",
+        environment="demo",
+        exporter="local",
+        local_dir=store,
+        model=service.stable_info,
+    )
+    run_id = str(telemetry.resource.attributes[c.SERVICE_INSTANCE_ID])
+    calls, failures = _send_traffic(console, service, seconds, canary_share)
+    if not infertel.shutdown(timeout=10.0):
+        console.print("[yellow]warning:[/] telemetry did not finish exporting within 10 s")
+    console.print(
+        f"Sent [bold]{calls}[/] calls ({failures} raised, as the demo intends) -> "
+        f"[bold]{store}[/]"
+    )
+    _print_summary(console, store, run_id)
+
+
+def _send_traffic(console: Console, service: Any, seconds: float,
+                  canary_share: float) -> tuple[int, int]:
+    rng = service._random
+    calls = failures = 0
+    progress = Progress(
+        TextColumn("[bold]serving[/]"),
+        BarColumn(),
+        TextColumn("{task.fields[calls]} calls, {task.fields[failures]} errors"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    with progress:
+        task = progress.add_task("traffic", total=seconds, calls=0, failures=0)
+        start = time.monotonic()
+        while (elapsed := time.monotonic() - start) < seconds:
+            request = service.request()
+            canary = rng.random() < canary_share
+            predict = service.predict_canary if canary else service.predict_stable
+            try:
+                predict(request)
+            except Exception:
+                failures += 1
+            calls += 1
+            if calls % _BATCH_EVERY == 0:
+                service.score_batch(rng.sample(service.rows, _BATCH_ROWS))
+                calls += 1
+            if calls % 20 == 0:
+                progress.update(task, completed=elapsed, calls=calls, failures=failures)
+        progress.update(task, completed=seconds, calls=calls, failures=failures)
+    return calls, failures
+
+
+_SUMMARY_SQL = """
+SELECT version, ring, count(*) AS calls,
+       count(*) FILTER (WHERE status = 'error') AS errors,
+       quantile_cont(duration_ms, 0.5) AS p50_ms,
+       quantile_cont(duration_ms, 0.95) AS p95_ms
+FROM spans
+WHERE json_extract_string(attributes, '$."service.instance.id"') = ?
+GROUP BY version, ring ORDER BY ring DESC, version
+"""
+
+_FAILED_CANARY_SQL = """
+SELECT trace_id FROM spans
+WHERE json_extract_string(attributes, '$."service.instance.id"') = ?
+  AND status = 'error' AND ring = 'canary'
+ORDER BY start DESC LIMIT 1
+"""
+
+
+def _print_summary(console: Console, store: Path, run_id: str) -> None:
+    """Summarise this run from the store itself, which proves the round trip."""
+    from infertel._store import open_store
+
+    with open_store(store) as db:
+        rows = db.execute(_SUMMARY_SQL, [run_id]).fetchall()
+        failed = db.execute(_FAILED_CANARY_SQL, [run_id]).fetchone()
+    table = Table(title="This run, read back from the store")
+    for column in ("version", "ring", "calls", "errors", "error rate", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="left" if column in ("version", "ring") else "right")
+    for version, ring, calls, errors, p50, p95 in rows:
+        table.add_row(version, ring, str(calls), str(errors), f"{errors / calls:.1%}",
+                      f"{p50:.2f}", f"{p95:.2f}")
+    console.print(table)
+    store_arg = "" if str(store) == DEFAULT_LOCAL_DIR else f" {store}"
+    from infertel.cli._demo_service import CANARY_VERSION
+
+    console.print("\nNext, try:")
+    console.print(f"  infertel query{store_arg} --version {CANARY_VERSION} --status error")
+    if failed:
+        console.print(f"  infertel query{store_arg} --trace {failed[0]}")
+    console.print(f"  infertel query{store_arg} --ring canary --min-duration 1 --json")
