@@ -50,7 +50,7 @@ class BatchScorer:
 
     @traced_inference(
         name="score_batch",
-        batch=False,  # the first parameter after ``self`` (``rows``): its len() -> ml.batch.size
+        batch=True,  # the first parameter after ``self`` (``rows``): its len() -> ml.batch.size
         ring="stable",
         segment=_cohort,
         outputs={"return": "keep"},  # the scores are not personal data: keep them on the span
@@ -99,7 +99,7 @@ def _batches(rows: Any, count: int) -> list[Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description="Batch-score a scikit-learn model, traced.")
     parser.add_argument("--local-dir", type=Path, default=None,
                         help="write telemetry to this local store (wins over OTLP settings)")
     parser.add_argument("--batches", type=int, default=8,
@@ -148,7 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"next:   infertel query {settings.local_dir}")
     elif settings.exporter_name == "otlp":
         endpoint = settings.otlp_endpoint or "the OTEL_EXPORTER_OTLP_*_ENDPOINT URLs"
-        print(f"telemetry sent over OTLP ({settings.otlp_protocol}) to {endpoint}")
+        # shutdown() reports only whether it finished in time, not whether the collector
+        # accepted the data: check the collector (or the warnings above) for delivery.
+        print(f"telemetry exported over OTLP ({settings.otlp_protocol}) to {endpoint}")
     else:
         print(f"telemetry exporter: {settings.exporter_name}")
     return 0

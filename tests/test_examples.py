@@ -201,7 +201,7 @@ async def test_predict_success_keeps_declared_fields_and_drops_text(served: Serv
     # The dropped free text reached no signal at all.
     text = store_text(served.store)
     assert "jane.doe@example.com" not in text
-    assert "7946" not in text
+    assert "+44 20 7946 0958" not in text
 
 
 async def test_predict_model_error_marks_span_as_error(served: Served) -> None:
