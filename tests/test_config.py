@@ -70,3 +70,12 @@ def test_bad_environment_value_is_reported(monkeypatch: pytest.MonkeyPatch) -> N
 def test_model_must_be_model_info() -> None:
     with pytest.raises(TypeError, match="ModelInfo"):
         infertel.configure(exporter="none", model={"name": "m"})  # type: ignore[arg-type]
+
+
+def test_local_dir_given_in_code_means_the_local_store(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    telemetry = infertel.configure(local_dir=tmp_path)
+    assert telemetry.settings.exporter == "local"
+    assert infertel.configure().settings.exporter == "otlp"

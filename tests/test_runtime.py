@@ -167,3 +167,21 @@ def test_configure_replaces_the_previous_default(tmp_path) -> None:
 
     assert _runtime.current() is second
     assert first.enabled is False
+
+
+def test_dropped_counts_are_public_and_shutdown_warns(caplog: pytest.LogCaptureFixture) -> None:
+    @infertel.traced_inference
+    def predict() -> None:
+        return None
+
+    release = threading.Event()
+    with capture_telemetry(queue_size=1) as captured:
+        captured.telemetry.worker.submit(lambda: release.wait(10))
+        time.sleep(0.05)
+        for _ in range(5):
+            predict()
+        release.set()
+        captured.flush()
+        lost = captured.telemetry.dropped()
+    assert lost["queue_full"] >= 3
+    assert any("dropped" in r.getMessage() for r in caplog.records)

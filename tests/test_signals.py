@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from opentelemetry import trace
 
@@ -180,3 +182,65 @@ def test_sampler_decision_is_respected(monkeypatch) -> None:
         # Metrics and logs still count every call.
         assert sum(p.value for p in captured.metric_points(c.METRIC_REQUESTS)) == 1
     assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_batch_scores_feed_the_prediction_histogram() -> None:
+    @infertel.traced_inference(batch=True)
+    def score(rows: list[int]) -> list[float]:
+        return [0.1, 0.9, 0.5]
+
+    with capture_telemetry() as captured:
+        score([1, 2, 3])
+        [point] = captured.metric_points(c.METRIC_PREDICTION_VALUE)
+    assert point.count == 3
+    assert point.sum == pytest.approx(1.5)
+
+
+def test_stream_outputs_apply_to_each_item() -> None:
+    @infertel.traced_inference(outputs={"token": "keep"})
+    def stream() -> Iterator[dict]:
+        yield {"token": "a"}
+        yield {"token": "b"}
+
+    with capture_telemetry() as captured:
+        assert len(list(stream())) == 2
+        [log] = [r.log_record for r in captured.logs() if r.log_record.event_name == "inference"]
+    assert log.body["outputs"] == {"token": ["a", "b"]}
+
+
+def test_ring_comes_from_configuration_unless_the_decorator_names_one() -> None:
+    @infertel.traced_inference
+    def default_ring() -> None:
+        return None
+
+    @infertel.traced_inference(ring="shadow")
+    def shadow() -> None:
+        return None
+
+    with capture_telemetry(ring="canary") as captured:
+        default_ring()
+        shadow()
+        rings = sorted(s.attributes[c.DEPLOYMENT_RING] for s in captured.spans())
+    assert rings == ["canary", "shadow"]
+
+
+def test_nested_spans_keep_flowing_after_a_second_configure(tmp_path) -> None:
+    import json
+
+    tracer = trace.get_tracer("library")
+
+    @infertel.traced_inference(name="predict")
+    def predict() -> None:
+        with tracer.start_as_current_span("nested.work"):
+            pass
+
+    for run in ("first", "second"):
+        store = tmp_path / run
+        infertel.configure(local_dir=store)
+        predict()
+        assert infertel.shutdown(timeout=10)
+        names = {s["name"] for f in (store / "traces").glob("*.jsonl")
+                 for line in f.read_text().splitlines()
+                 for rs in json.loads(line)["resourceSpans"]
+                 for ss in rs["scopeSpans"] for s in ss["spans"]}
+        assert names == {"nested.work", "predict"}, run

@@ -9,7 +9,7 @@ from typing import Any
 from infertel import _runtime
 from infertel._provenance import ModelInfo
 from infertel._runtime import Telemetry
-from infertel.config import ExporterName, OtlpProtocol, resolve_settings
+from infertel.config import ExporterName, OtlpProtocol, Ring, resolve_settings
 from infertel.signals.logs import make_structlog_logger
 
 
@@ -27,6 +27,7 @@ def configure(
     queue_size: int | None = None,
     metric_interval_s: float | None = None,
     segment_limit: int | None = None,
+    ring: Ring | None = None,
     enabled: bool | None = None,
     raise_internal_errors: bool | None = None,
 ) -> Telemetry:
@@ -34,9 +35,12 @@ def configure(
 
     Every argument is optional: an argument wins over its ``INFERTEL_*`` / ``OTEL_*``
     environment variable, which wins over the default. The exporter is ``otlp`` when
-    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set and the local store otherwise. Invalid settings raise
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set and the local store otherwise; passing ``local_dir``
+    without ``exporter`` means the local store. Invalid settings raise
     ``pydantic.ValidationError`` (a ``ValueError``) here, never later during a call.
     """
+    if exporter is None and local_dir is not None:
+        exporter = "local"  # a store folder given in code is a request for the local store
     settings = resolve_settings(
         service_name=service_name,
         service_version=service_version,
@@ -49,6 +53,7 @@ def configure(
         queue_size=queue_size,
         metric_interval_s=metric_interval_s,
         segment_limit=segment_limit,
+        ring=ring,
         enabled=enabled,
         raise_internal_errors=raise_internal_errors,
     )

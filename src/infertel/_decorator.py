@@ -27,6 +27,7 @@ from infertel._capture import (
     capture_outputs,
     compile_inputs,
     compile_outputs,
+    snapshot,
 )
 from infertel._provenance import ModelInfo
 from infertel._record import InferenceRecord
@@ -57,23 +58,26 @@ class CallSpec:
         "kind",
         "model",
         "outputs",
+        "ring",
         "segment",
         "span_name",
         "static_attributes",
+        "streaming",
     )
 
-    def __init__(self, fn: Callable[..., Any], kind: str, name: str | None, ring: str,
+    def __init__(self, fn: Callable[..., Any], kind: str, name: str | None, ring: str | None,
                  segment: Segment, model: ModelInfo | None, inputs: tuple[FieldGetter, ...],
                  outputs: tuple[FieldGetter, ...], batch: bool | str) -> None:
         self.kind = kind
+        self.streaming = kind in ("generator", "async_generator")
         self.span_name = name or fn.__qualname__
         self.segment = segment
         self.model = model
         self.inputs = inputs
         self.outputs = outputs
         self.batch_index, self.batch_param = _batch_parameter(fn, batch)
+        self.ring = ring  # None: the ring configured for the process (INFERTEL_RING)
         self.static_attributes: dict[str, Any] = {
-            c.DEPLOYMENT_RING: ring,
             c.INFERENCE_KIND: kind,
             c.CODE_FUNCTION: f"{fn.__module__}.{fn.__qualname__}",
         }
@@ -171,11 +175,15 @@ def _finish(call: _Call, outcome: str, result: Any = None,
         record.outcome = outcome
         if exception is not None:
             record.exception = exception
-        elif outcome == c.OUTCOME_SUCCESS:
+        elif outcome == c.OUTCOME_SUCCESS and not record.spec.streaming:
             if record.spec.outputs:
                 record.outputs = capture_outputs(record.spec.outputs, result)
             if isinstance(result, (int, float)) and not isinstance(result, bool):
                 record.prediction = result
+            elif record.batch_size is not None and isinstance(result, (list, tuple)):
+                record.prediction = snapshot(result)  # one value per row, bounded copy
+            elif record.batch_size is not None and hasattr(result, "dtype"):
+                record.prediction = snapshot(result)  # numpy scores, without importing numpy
     except Exception as error:
         _safe_internal_error(telemetry, error)
     finally:
@@ -240,11 +248,27 @@ def _wrap_async(fn: Callable[P, Awaitable[R]], spec: CallSpec) -> Callable[P, Aw
     return wrapper
 
 
-def _item_seen(call: _Call) -> None:
+# Items of one stream whose declared outputs are kept: enough to see what a stream produced,
+# bounded so a long stream cannot grow a record without limit.
+_MAX_STREAM_ITEMS_CAPTURED = 100
+
+
+def _item_seen(call: _Call, item: Any) -> None:
     record = call.record
     if record.items == 0:
         record.first_item_ns = _time_ns()
     record.items += 1
+    getters = record.spec.outputs
+    if getters and record.items <= _MAX_STREAM_ITEMS_CAPTURED:
+        try:
+            # For streams an output path applies to each item; values collect into a list.
+            outputs = record.outputs
+            if outputs is None:
+                outputs = record.outputs = {}
+            for path, value in capture_outputs(getters, item).items():
+                outputs.setdefault(path, []).append(value)
+        except Exception as error:
+            _safe_internal_error(call.telemetry, error)
 
 
 def _reattach(call: _Call) -> None:
@@ -289,7 +313,7 @@ def _wrap_generator(fn: Callable[P, Generator[Any, Any, Any]],
                 raise
             _detach_quietly(call)
             attached = False
-            _item_seen(call)
+            _item_seen(call, item)
             try:
                 to_send = yield item
             except GeneratorExit:
@@ -343,7 +367,7 @@ def _wrap_async_generator(fn: Callable[P, AsyncGenerator[Any, Any]],
                 raise
             _detach_quietly(call)
             attached = False
-            _item_seen(call)
+            _item_seen(call, item)
             try:
                 to_send = yield item
             except GeneratorExit:
@@ -376,7 +400,7 @@ def traced_inference(
     *,
     name: str | None = None,
     model: ModelInfo | None = None,
-    ring: Ring = "stable",
+    ring: Ring | None = None,
     segment: Segment = None,
     inputs: Mapping[str, str] | None = None,
     outputs: Mapping[str, str] | None = None,
@@ -390,7 +414,7 @@ def traced_inference(
     *,
     name: str | None = None,
     model: ModelInfo | None = None,
-    ring: Ring = "stable",
+    ring: Ring | None = None,
     segment: Segment = None,
     inputs: Mapping[str, str] | None = None,
     outputs: Mapping[str, str] | None = None,
@@ -401,15 +425,17 @@ def traced_inference(
     Args:
         name: span name (default: the function's qualified name).
         model: provenance for this function when it differs from ``configure(model=...)``.
-        ring: deployment ring, ``stable``, ``canary`` or ``shadow``.
+        ring: deployment ring, ``stable``, ``canary`` or ``shadow``; by default the ring
+            configured for the process (``configure(ring=...)`` / ``INFERTEL_RING``).
         segment: a fixed segment, or a callable taking the call's arguments and returning it.
         inputs: ``{"param.field": action}``; paths start at a parameter name.
-        outputs: ``{"field": action}``; paths start at the return value (``"return"``: all).
+        outputs: ``{"field": action}``; paths start at the return value (``"return"``: all);
+            for generators they apply to each item and collect into a list.
         batch: True (first parameter) or a parameter name: its ``len()`` is ``ml.batch.size``.
 
     Bad options raise ``ValueError`` here, at decoration time, never during a call.
     """
-    if ring not in _VALID_RINGS:
+    if ring is not None and ring not in _VALID_RINGS:
         raise ValueError(f"ring must be one of {sorted(_VALID_RINGS)}, not {ring!r}")
     if segment is not None and not isinstance(segment, str) and not callable(segment):
         raise TypeError("segment must be a string, a callable or None")

@@ -152,6 +152,10 @@ class Telemetry:
     def callback_errors(self) -> int:
         return self._callback_errors
 
+    def dropped(self) -> dict[str, int]:
+        """Records lost so far, by reason (``queue_full``, ``shutdown``, ``export_failed``...)."""
+        return self.worker.dropped()
+
     @property
     def internal_errors(self) -> int:
         return self._internal_errors
@@ -171,7 +175,7 @@ class Telemetry:
 
     def _emit(self, record: InferenceRecord) -> None:
         segment = metric_segment(record.segment, self._segments_seen, self.settings.segment_limit)
-        attributes = call_attributes(record, segment)
+        attributes = call_attributes(record, segment, self.settings.ring)
         model = record.spec.model or self.model
         if model is not None:
             attributes[c.MODEL_NAME] = model.name
@@ -230,6 +234,9 @@ class Telemetry:
         )
         done = [_start_daemon(step) for step in steps]
         finished = [event.wait(remaining()) for event in done]
+        lost = self.dropped()
+        if lost:
+            _log.warning("infertel: telemetry records were dropped: %s", lost)
         return drained and all(finished)
 
     def _after_fork_in_child(self) -> None:
@@ -290,8 +297,47 @@ def install(telemetry: Telemetry) -> None:
     if previous is not None and previous is not telemetry:
         previous.shutdown(timeout=2.0)
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        # Nested OpenTelemetry instrumentation inside predict() exports through us too.
-        trace.set_tracer_provider(telemetry.tracer_provider)
+        # Nested OpenTelemetry instrumentation inside predict() exports through us too. The
+        # global provider can be set only once per process, so it forwards to whichever
+        # Telemetry is current: a second configure() keeps nested spans flowing.
+        trace.set_tracer_provider(_ForwardingTracerProvider())
+
+
+class _ForwardingTracer(trace.Tracer):
+    """A tracer that starts spans on the current Telemetry's provider (no-op when none)."""
+
+    def __init__(self, name: str, version: str | None, schema_url: str | None,
+                 attributes: Any) -> None:
+        self._key = (name, version, schema_url, attributes)
+        self._cached: tuple[TracerProvider | None, trace.Tracer] | None = None
+
+    def _target(self) -> trace.Tracer:
+        telemetry = _current
+        provider = telemetry.tracer_provider if telemetry is not None else None
+        cached = self._cached
+        if cached is not None and cached[0] is provider:
+            return cached[1]
+        name, version, schema_url, attributes = self._key
+        if provider is None:
+            tracer: trace.Tracer = trace.NoOpTracer()
+        else:
+            tracer = provider.get_tracer(name, version, schema_url, attributes)
+        self._cached = (provider, tracer)
+        return tracer
+
+    def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
+        return self._target().start_span(*args, **kwargs)
+
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+        return self._target().start_as_current_span(*args, **kwargs)
+
+
+class _ForwardingTracerProvider(trace.TracerProvider):
+    def get_tracer(self, instrumenting_module_name: str,
+                   instrumenting_library_version: str | None = None,
+                   schema_url: str | None = None, attributes: Any = None) -> trace.Tracer:
+        return _ForwardingTracer(instrumenting_module_name, instrumenting_library_version,
+                                 schema_url, attributes)
 
 
 def shutdown(timeout: float = 5.0) -> bool:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     queue_size: int = Field(10_000, ge=1, le=10_000_000)
     metric_interval_s: float = Field(10.0, gt=0)
     segment_limit: int = Field(100, ge=1, le=10_000)
+    # The ring of decorated functions that do not name one: lets one build move between
+    # stable and canary by configuration.
+    ring: Ring = "stable"
     enabled: bool = True
     sdk_disabled: bool = Field(
         False, validation_alias=AliasChoices("sdk_disabled", "OTEL_SDK_DISABLED")

@@ -12,10 +12,11 @@ if TYPE_CHECKING:
     from infertel._record import InferenceRecord
 
 
-def call_attributes(record: InferenceRecord, segment: str) -> dict[str, Any]:
-    """The safe per-call attributes: provenance override, ring, segment, outcome, sizes."""
+def call_attributes(record: InferenceRecord, segment: str, ring: str) -> dict[str, Any]:
+    """The safe per-call attributes: ring, segment, outcome, sizes, error type."""
     spec = record.spec
     attributes: dict[str, Any] = dict(spec.static_attributes)
+    attributes[c.DEPLOYMENT_RING] = spec.ring or ring
     attributes[c.SEGMENT] = segment
     attributes[c.INFERENCE_OUTCOME] = record.outcome
     attributes[c.INFERENCE_ID] = f"{record.span_id:016x}"

@@ -61,8 +61,17 @@ class InferenceMetrics:
         self._duration.record(duration, attributes, context)
         if record.exception is not None:
             self._errors.add(1, attributes, context)
-        for value in _numbers(record.prediction):
+        for value in _numbers(record.prediction if record.prediction is not None
+                              else _first_numeric_output(record.outputs)):
             self._predictions.record(value, attributes, context)
+
+
+def _first_numeric_output(outputs: dict[str, Any] | None) -> Any:
+    """A declared output that is a number (or a list of them) is the prediction value."""
+    for value in (outputs or {}).values():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def _numbers(prediction: Any) -> Iterable[float]:
