@@ -255,5 +255,5 @@ async def test_health_and_deployment_event(served: Served) -> None:
     served.flush()
     logs = read_logs(served.store)
     (deployment,) = [r for r in logs if r.get("eventName") == c.EVENT_DEPLOYMENT]
-    assert deployment["body"]["name"] == "refund-risk"
+    assert deployment["body"][c.MODEL_NAME] == "refund-risk"
     assert any(r["body"] == "service started" for r in logs)

@@ -66,7 +66,7 @@ def test_internal_failure_in_the_background_is_counted_not_raised() -> None:
         def broken_emit(record: object) -> None:
             raise RuntimeError("span builder broke")
 
-        captured.telemetry._emit = broken_emit  # type: ignore[method-assign]
+        captured.telemetry._build = broken_emit  # type: ignore[assignment]
         assert predict(3) == 3
         captured.flush()
         assert captured.telemetry.internal_errors == 1

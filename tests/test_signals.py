@@ -9,6 +9,7 @@ from opentelemetry import trace
 
 import infertel
 from infertel import conventions as c
+from infertel.privacy._policy import PrivacyPolicy
 from infertel.testing import capture_telemetry
 
 
@@ -138,7 +139,7 @@ def test_segment_cardinality_is_bounded_with_an_overflow_bucket() -> None:
     def predict(s: str) -> None:
         return None
 
-    with capture_telemetry(segment_limit=3) as captured:
+    with capture_telemetry(privacy=PrivacyPolicy(segment_limit=3)) as captured:
         for i in range(10):
             predict(f"seg{i}")
         segments = {p.attributes[c.SEGMENT] for p in captured.metric_points(c.METRIC_REQUESTS)}
@@ -165,7 +166,9 @@ def test_resource_carries_provenance_and_deployment_event_is_logged(tmp_path) ->
     assert resource[c.VCS_REVISION] == "abc123"
     assert resource[c.MODEL_PARAMS_HASH].startswith("sha256:")
     [deployment] = [r for r in logs if r.event_name == c.EVENT_DEPLOYMENT]
-    assert deployment.body["artifact_digest"] == info.artifact_digest
+    assert deployment.body[c.MODEL_ARTIFACT_DIGEST] == info.artifact_digest
+    assert deployment.attributes[c.MODEL_VERSION] == "9"
+    assert deployment.timestamp <= span.start_time  # stamped at configure(), not when exported
 
 
 def test_sampler_decision_is_respected(monkeypatch) -> None:

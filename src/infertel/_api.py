@@ -9,6 +9,7 @@ from typing import Any
 from infertel import _runtime
 from infertel._provenance import ModelInfo
 from infertel._runtime import Telemetry
+from infertel.privacy._policy import PrivacyPolicy
 from infertel.config import ExporterName, OtlpProtocol, Ring, resolve_settings
 from infertel.signals.logs import make_structlog_logger
 
@@ -19,6 +20,7 @@ def configure(
     service_version: str | None = None,
     environment: str | None = None,
     model: ModelInfo | None = None,
+    privacy: PrivacyPolicy | None = None,
     exporter: ExporterName | None = None,
     local_dir: str | os.PathLike[str] | None = None,
     otlp_endpoint: str | None = None,
@@ -26,7 +28,6 @@ def configure(
     export_timeout_s: float | None = None,
     queue_size: int | None = None,
     metric_interval_s: float | None = None,
-    segment_limit: int | None = None,
     ring: Ring | None = None,
     enabled: bool | None = None,
     raise_internal_errors: bool | None = None,
@@ -52,14 +53,15 @@ def configure(
         export_timeout_s=export_timeout_s,
         queue_size=queue_size,
         metric_interval_s=metric_interval_s,
-        segment_limit=segment_limit,
         ring=ring,
         enabled=enabled,
         raise_internal_errors=raise_internal_errors,
     )
     if model is not None and not isinstance(model, ModelInfo):
         raise TypeError("model must be an infertel.ModelInfo")
-    telemetry = Telemetry(settings, model)
+    if privacy is not None and not isinstance(privacy, PrivacyPolicy):
+        raise TypeError("privacy must be an infertel.PrivacyPolicy")
+    telemetry = Telemetry(settings, model, privacy=privacy)
     _runtime.install(telemetry)
     return telemetry
 

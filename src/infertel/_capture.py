@@ -91,6 +91,21 @@ def compile_inputs(
     return tuple(getters)
 
 
+def undeclared_inputs(fn: Callable[..., Any], declared_roots: set[str]) -> tuple[FieldGetter, ...]:
+    """Getters for whole parameters not named by any declared path (``self``/``cls`` and
+    ``*args``/``**kwargs`` excluded); their action comes from the policy at export time."""
+    params = list(inspect.signature(fn).parameters.values())
+    getters = []
+    for index, param in enumerate(params):
+        if param.name in declared_roots or param.name in ("self", "cls"):
+            continue
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        positional = param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+        getters.append(FieldGetter(param.name, "", param.name, index if positional else None, ()))
+    return tuple(getters)
+
+
 def compile_outputs(declared: Mapping[str, str] | None) -> tuple[FieldGetter, ...]:
     if not declared:
         return ()

@@ -28,6 +28,7 @@ from infertel._capture import (
     compile_inputs,
     compile_outputs,
     snapshot,
+    undeclared_inputs,
 )
 from infertel._provenance import ModelInfo
 from infertel._record import InferenceRecord
@@ -54,7 +55,10 @@ class CallSpec:
     __slots__ = (
         "batch_index",
         "batch_param",
+        "input_actions",
         "inputs",
+        "output_actions",
+        "undeclared",
         "kind",
         "model",
         "outputs",
@@ -67,7 +71,8 @@ class CallSpec:
 
     def __init__(self, fn: Callable[..., Any], kind: str, name: str | None, ring: str | None,
                  segment: Segment, model: ModelInfo | None, inputs: tuple[FieldGetter, ...],
-                 outputs: tuple[FieldGetter, ...], batch: bool | str) -> None:
+                 outputs: tuple[FieldGetter, ...], batch: bool | str,
+                 dropped_roots: tuple[str, ...] = ()) -> None:
         self.kind = kind
         self.streaming = kind in ("generator", "async_generator")
         self.span_name = name or fn.__qualname__
@@ -75,6 +80,12 @@ class CallSpec:
         self.model = model
         self.inputs = inputs
         self.outputs = outputs
+        self.input_actions = {g.path: g.action for g in inputs}
+        self.output_actions = {g.path: g.action for g in outputs}
+        # Parameters the decoration does not name: read only when the policy's
+        # default_action asks for them (the default, "drop", never reads them).
+        declared_roots = {g.param for g in inputs} | set(dropped_roots)
+        self.undeclared = undeclared_inputs(fn, declared_roots)
         self.batch_index, self.batch_param = _batch_parameter(fn, batch)
         self.ring = ring  # None: the ring configured for the process (INFERTEL_RING)
         self.static_attributes: dict[str, Any] = {
@@ -130,6 +141,9 @@ def _begin(telemetry: _runtime.Telemetry, spec: CallSpec, args: tuple[Any, ...],
         record = InferenceRecord(spec, trace_id, span_id, parent_id, sampled, _time_ns())
         if spec.inputs:
             record.inputs = capture_inputs(spec.inputs, args, kwargs)
+        if telemetry.capture_undeclared and spec.undeclared:
+            undeclared = capture_inputs(spec.undeclared, args, kwargs)
+            record.inputs = {**(record.inputs or {}), **undeclared}
         if spec.batch_param is not None:
             record.batch_size = _batch_size(spec, args, kwargs)
         segment = spec.segment
@@ -446,8 +460,10 @@ def traced_inference(
         if not callable(func):
             raise TypeError("traced_inference decorates a function")
         kind = _kind(func)
+        dropped = tuple(path.split(".")[0] for path, action in (inputs or {}).items()
+                        if action == "drop")
         spec = CallSpec(func, kind, name, ring, segment, model, compile_inputs(func, inputs),
-                        compile_outputs(outputs), batch)
+                        compile_outputs(outputs), batch, dropped)
         if kind == "async":
             return cast(Callable[P, R], _wrap_async(cast(Any, func), spec))
         if kind == "generator":

@@ -13,13 +13,13 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import DEFAULT_ON, Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
@@ -36,6 +36,10 @@ from infertel.export._wrappers import (
     GuardedMetricExporter,
     GuardedSpanExporter,
 )
+from infertel.privacy._actions import apply_actions
+from infertel.privacy._exporters import ScrubbingLogExporter, ScrubbingSpanExporter
+from infertel.privacy._policy import PrivacyPolicy
+from infertel.privacy._scrubber import REDACTION_FAILED, ScrubContext, Scrubber
 from infertel.signals._attributes import call_attributes, metric_segment, payload_attributes
 from infertel.signals.logs import LogBuilder, make_structlog_logger
 from infertel.signals.metrics import InferenceMetrics, metric_attributes, register_self_metrics
@@ -59,39 +63,50 @@ class Telemetry:
     """One configured telemetry pipeline. Create it with :func:`infertel.configure`."""
 
     def __init__(self, settings: Settings, model: ModelInfo | None = None, *,
+                 privacy: PrivacyPolicy | None = None,
                  exporters: Exporters | None = None,
                  metric_readers: Sequence[MetricReader] = ()) -> None:
         self.settings = settings
         self.model = model
+        self.privacy = privacy if privacy is not None else PrivacyPolicy()
+        self.scrubber = Scrubber(self.privacy)
         self.enabled = settings.enabled
         self._internal_errors = 0
         self._callback_errors = 0
         self._first_internal_error: BaseException | None = None
         self._segments_seen: set[str] = set()
         self._closed = False
-        self.resource = _resource(settings, model)
+        self._configured_ns = time.time_ns()
         self.worker = Worker(self._handle, settings.queue_size, "infertel-worker")
+        self.resource = self._scrubbed_resource(_resource(settings, model))
+        if not self.privacy.redaction:
+            _log.warning("infertel: redaction is OFF: telemetry may carry personal data")
 
         exporters = exporters if exporters is not None else build_exporters(settings)
         timeout_ms = int(settings.export_timeout_s * 1000)
         on_loss = self.worker.count_drop
 
+        # Spans and log records of inference calls are built and exported by the worker itself
+        # (one bounded queue, every loss counted). The tracer provider's batch processor only
+        # carries spans of nested OpenTelemetry instrumentation inside predict().
+        self._span_exporter: SpanExporter | None = None
+        self._log_exporter: LogRecordExporter | None = None
         self.tracer_provider = TracerProvider(resource=self.resource)
-        span_processors = []
         if exporters.spans is not None:
-            processor = BatchSpanProcessor(
-                GuardedSpanExporter(exporters.spans, on_loss), export_timeout_millis=timeout_ms
+            span_exporter: SpanExporter = exporters.spans
+            if self.privacy.redaction:
+                span_exporter = ScrubbingSpanExporter(span_exporter, self.scrubber)
+            self._span_exporter = GuardedSpanExporter(span_exporter, on_loss)
+            self.tracer_provider.add_span_processor(
+                BatchSpanProcessor(self._span_exporter,
+                                   max_queue_size=max(settings.queue_size, 512),
+                                   export_timeout_millis=timeout_ms)
             )
-            self.tracer_provider.add_span_processor(processor)
-            span_processors.append(processor)
-
-        self.logger_provider = LoggerProvider(resource=self.resource)
         if exporters.logs is not None:
-            self.logger_provider.add_log_record_processor(
-                BatchLogRecordProcessor(
-                    GuardedLogExporter(exporters.logs, on_loss), export_timeout_millis=timeout_ms
-                )
-            )
+            log_exporter: LogRecordExporter = exporters.logs
+            if self.privacy.redaction:
+                log_exporter = ScrubbingLogExporter(log_exporter, self.scrubber)
+            self._log_exporter = GuardedLogExporter(log_exporter, on_loss)
 
         readers = list(metric_readers)
         if exporters.metrics is not None:
@@ -106,20 +121,31 @@ class Telemetry:
 
         scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
         meter = self.meter_provider.get_meter(c.INSTRUMENTATION_SCOPE, VERSION)
-        self._spans = SpanBuilder(self.resource, span_processors, scope)
+        self._spans = SpanBuilder(self.resource, scope)
+        self._logs = LogBuilder(self.resource, scope)
         self._metrics = InferenceMetrics(meter)
-        register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors)
-        self._logs = LogBuilder(self.logger_provider.get_logger(c.INSTRUMENTATION_SCOPE, VERSION))
+        register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors,
+                              self.scrubber.entity_counts, self.scrubber.failures)
 
         # Hot-path helpers, resolved once.
         self.id_generator = self.tracer_provider.id_generator
         sampler = self.tracer_provider.sampler
         self.sampler: Sampler | None = None if _samples_everything(sampler) else sampler
+        self.capture_undeclared = self.privacy.default_action != "drop"
 
         self.worker.start()
         if model is not None:
-            provenance = model.model_dump(exclude_none=True)
-            self.worker.submit(lambda: self._logs.deployment(provenance))
+            provenance = {**model.resource_attributes(), **_extra_provenance(model)}
+            configured = self._configured_ns
+            self.worker.submit(lambda: self._logs.deployment(provenance, configured))
+
+    def _scrubbed_resource(self, resource: Resource) -> Resource:
+        """Resource attributes (OTEL_RESOURCE_ATTRIBUTES included) pass the same scrubber."""
+        if not self.privacy.redaction:
+            return resource
+        context = ScrubContext(self.privacy.redaction_timeout_s * 10)
+        clean = self.scrubber.attributes(resource.attributes, context)
+        return Resource(clean, resource.schema_url)
 
     # ----------------------------------------------------------------- hot-path services
     def should_sample(self, parent: Context | None, parent_span: SpanContext, trace_id: int,
@@ -162,28 +188,68 @@ class Telemetry:
 
     # ----------------------------------------------------------------- background side
     def _handle(self, batch: list[Any]) -> None:
+        spans: list[ReadableSpan] = []
+        logs: list[ReadableLogRecord] = []
         for item in batch:
             try:
                 if isinstance(item, InferenceRecord):
-                    self._emit(item)
+                    span, log = self._build(item)
+                    if span is not None:
+                        spans.append(span)
+                    logs.append(log)
                 elif isinstance(item, LogEvent):
-                    self._logs.user_event(item)
-                else:
-                    item()
+                    logs.append(self._logs.user_event(item))
+                else:  # a deferred task; it may produce a log record (the deployment event)
+                    produced = item()
+                    if isinstance(produced, ReadableLogRecord):
+                        logs.append(produced)
             except Exception as error:
                 self.internal_error(error, reraise=False)
+        if spans and self._span_exporter is not None:
+            self._span_exporter.export(spans)
+        if logs and self._log_exporter is not None:
+            self._log_exporter.export(logs)
 
-    def _emit(self, record: InferenceRecord) -> None:
-        segment = metric_segment(record.segment, self._segments_seen, self.settings.segment_limit)
+    def _build(self, record: InferenceRecord) -> tuple[ReadableSpan | None, ReadableLogRecord]:
+        """Apply the privacy policy to the record's payload, then build span, metrics, log."""
+        scrubber = self.scrubber
+        context = ScrubContext(self.privacy.redaction_timeout_s)
+        spec = record.spec
+        try:
+            inputs = apply_actions(record.inputs, spec.input_actions, scrubber, context,
+                                   self.privacy.default_action)
+            outputs = apply_actions(record.outputs, spec.output_actions, scrubber, context)
+            segment = self._segment(record.segment, context)
+        except Exception:
+            # Fail closed: the payload never leaves raw; the call's metadata still does.
+            scrubber.count_failure()
+            inputs = dict.fromkeys(record.inputs or (), REDACTION_FAILED) or None
+            outputs = dict.fromkeys(record.outputs or (), REDACTION_FAILED) or None
+            segment = c.SEGMENT_UNKNOWN
         attributes = call_attributes(record, segment, self.settings.ring)
-        model = record.spec.model or self.model
+        model = spec.model or self.model
         if model is not None:
             attributes[c.MODEL_NAME] = model.name
             attributes[c.MODEL_VERSION] = model.version
-        span_attributes = {**attributes, **payload_attributes(record)}
-        self._spans.emit(record, span_attributes)
-        self._metrics.record(record, metric_attributes(attributes))
-        self._logs.inference(record, attributes)
+        if self.privacy.redaction:
+            attributes[c.REDACTION_COUNT] = context.redactions
+        metric_attrs = metric_attributes(attributes)
+        metric_attrs[c.SEGMENT] = metric_segment(segment, self._segments_seen,
+                                                 self.privacy.segment_limit)
+        self._metrics.record(record, metric_attrs)
+        span = None
+        if record.sampled:
+            span = self._spans.build(record, {**attributes, **payload_attributes(inputs, outputs)})
+        return span, self._logs.inference(record, attributes, inputs, outputs)
+
+    def _segment(self, segment: str | None, context: ScrubContext) -> str:
+        if not segment:
+            return c.SEGMENT_UNKNOWN
+        if self.privacy.segment_action == "hash":
+            return self.scrubber.pseudonym("SEGMENT", segment)
+        if self.privacy.redaction:
+            return self.scrubber.text(segment, context)
+        return segment
 
     # ----------------------------------------------------------------- public surface
     def get_logger(self, name: str | None = None, **initial: Any) -> Any:
@@ -199,7 +265,6 @@ class Telemetry:
         deadline = time.monotonic() + timeout
         done = self.worker.flush(timeout)
         done = self.tracer_provider.force_flush(_ms_left(deadline)) and done
-        done = self.logger_provider.force_flush(_ms_left(deadline)) and done
         if metrics:
             done = self.meter_provider.force_flush(_ms_left(deadline)) and done
         if self.settings.raise_internal_errors and self._first_internal_error is not None:
@@ -227,11 +292,12 @@ class Telemetry:
         # Drain the hand-off queue into the processors first, then shut the three providers
         # down side by side: a hung trace export must not starve the metrics and logs.
         drained = _run_with_deadline(lambda: self.worker.stop(remaining()), remaining())
-        steps = (
-            self.tracer_provider.shutdown,
-            self.logger_provider.shutdown,
+        steps = [
+            self.tracer_provider.shutdown,  # also shuts the span exporter down
             lambda: self.meter_provider.shutdown(timeout_millis=_ms_left(deadline)),
-        )
+        ]
+        if self._log_exporter is not None:
+            steps.append(self._log_exporter.shutdown)
         done = [_start_daemon(step) for step in steps]
         finished = [event.wait(remaining()) for event in done]
         lost = self.dropped()
@@ -263,6 +329,13 @@ def _start_daemon(step: Callable[[], object]) -> threading.Event:
 
 def _run_with_deadline(step: Callable[[], object], timeout: float) -> bool:
     return _start_daemon(step).wait(timeout)
+
+
+def _extra_provenance(model: ModelInfo) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if model.library_versions:
+        extra["ml.model.library_versions"] = dict(model.library_versions)
+    return extra
 
 
 def _ms_left(deadline: float) -> int:

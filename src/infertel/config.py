@@ -18,8 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ExporterName = Literal["otlp", "local", "console", "none"]
 OtlpProtocol = Literal["grpc", "http/protobuf"]
 Ring = Literal["stable", "canary", "shadow"]
-# What to do with a declared input/output field. The privacy pipeline adds more actions.
-Action = Literal["keep", "drop"]
+# What to do with a declared input/output field (see PrivacyPolicy for how each behaves).
+Action = Literal["keep", "drop", "hash", "redact", "bucket", "truncate"]
 
 DEFAULT_LOCAL_DIR = "infertel-data"
 
@@ -62,7 +62,6 @@ class Settings(BaseSettings):
     export_timeout_s: float = Field(5.0, gt=0, le=300)
     queue_size: int = Field(10_000, ge=1, le=10_000_000)
     metric_interval_s: float = Field(10.0, gt=0)
-    segment_limit: int = Field(100, ge=1, le=10_000)
     # The ring of decorated functions that do not name one: lets one build move between
     # stable and canary by configuration.
     ring: Ring = "stable"

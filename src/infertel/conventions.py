@@ -44,6 +44,9 @@ STREAM_ITEMS: Final = "ml.stream.items"
 STREAM_TIME_TO_FIRST_ITEM: Final = "ml.stream.time_to_first_item"
 PREDICTION_VALUE: Final = "ml.prediction.value"
 REDACTION_COUNT: Final = "ml.redaction.count"
+# Set on a span or log record whose scrubbing failed and whose content was replaced by markers.
+REDACTION_FAILED: Final = "infertel.redaction.failed"
+REDACTION_ENTITY_TYPE: Final = "infertel.entity.type"
 INPUT_PREFIX: Final = "ml.input."
 OUTPUT_PREFIX: Final = "ml.output."
 DURATION: Final = "ml.inference.duration"
@@ -83,6 +86,34 @@ METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset(
         INFERENCE_OUTCOME,
         ERROR_TYPE,
         DROP_REASON,
+        "infertel.entity.type",
+    }
+)
+
+# Attribute keys whose values infertel generates itself (ids, digests, SDK facts). The
+# scrubber does not scan them: they cannot hold personal data, and hex digests would otherwise
+# cost detection time for nothing.
+SAFE_ATTRIBUTE_KEYS: Final = frozenset(
+    {
+        SERVICE_INSTANCE_ID,
+        ARTIFACT_HASH,
+        MODEL_ARTIFACT_DIGEST,
+        MODEL_PARAMS_HASH,
+        VCS_REVISION,
+        CODE_VERSION,
+        INFERENCE_ID,
+        INFERENCE_OUTCOME,
+        INFERENCE_KIND,
+        DEPLOYMENT_RING,
+        BATCH_SIZE,
+        STREAM_ITEMS,
+        STREAM_TIME_TO_FIRST_ITEM,
+        DURATION,
+        REDACTION_COUNT,
+        REDACTION_FAILED,
+        "telemetry.sdk.name",
+        "telemetry.sdk.language",
+        "telemetry.sdk.version",
     }
 )
 

@@ -6,8 +6,8 @@
     logs = captured.logs()            # ReadableLogRecords
     points = captured.metric_points("ml.inference.requests")
 
-The same pipeline runs as in production (background worker, exporter wrappers); only the
-exporters are in-memory ones.
+The same pipeline runs as in production (background worker, privacy policy, exit scrubbing,
+exporter wrappers); only the exporters are in-memory ones.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from infertel._provenance import ModelInfo
 from infertel._runtime import Telemetry
 from infertel.config import resolve_settings
 from infertel.export._setup import Exporters
+from infertel.privacy._policy import PrivacyPolicy
 
 
 class CapturedTelemetry:
@@ -66,7 +67,8 @@ class CapturedTelemetry:
 
 
 @contextmanager
-def capture_telemetry(*, model: ModelInfo | None = None, service_name: str = "test-service",
+def capture_telemetry(*, model: ModelInfo | None = None, privacy: PrivacyPolicy | None = None,
+                      service_name: str = "test-service",
                       queue_size: int = 10_000, raise_internal_errors: bool = True,
                       **settings: Any) -> Iterator[CapturedTelemetry]:
     """Install an in-memory Telemetry as the process default for the duration of the block."""
@@ -75,7 +77,7 @@ def capture_telemetry(*, model: ModelInfo | None = None, service_name: str = "te
     spans = InMemorySpanExporter()
     logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     metrics = InMemoryMetricReader()
-    telemetry = Telemetry(resolved, model, exporters=Exporters(spans, logs, None),
+    telemetry = Telemetry(resolved, model, privacy=privacy, exporters=Exporters(spans, logs, None),
                           metric_readers=[metrics])
     previous = _runtime._current
     _runtime._current = telemetry

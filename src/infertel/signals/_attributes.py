@@ -31,10 +31,11 @@ def call_attributes(record: InferenceRecord, segment: str, ring: str) -> dict[st
     return attributes
 
 
-def payload_attributes(record: InferenceRecord) -> dict[str, Any]:
+def payload_attributes(inputs: dict[str, Any] | None,
+                       outputs: dict[str, Any] | None) -> dict[str, Any]:
     """Captured fields flattened to span-attribute values (scalars as-is, the rest as JSON)."""
     attributes: dict[str, Any] = {}
-    for prefix, fields in ((c.INPUT_PREFIX, record.inputs), (c.OUTPUT_PREFIX, record.outputs)):
+    for prefix, fields in ((c.INPUT_PREFIX, inputs), (c.OUTPUT_PREFIX, outputs)):
         if fields:
             for path, value in fields.items():
                 attributes[prefix + path] = span_value(value)

@@ -3,6 +3,8 @@
 User logging goes through a structlog chain (``infertel.get_logger()``) whose last processor
 stamps the current trace context and hands the event dict to the background worker instead of
 rendering it; the worker turns it into an OpenTelemetry log record on the same export path.
+Records are built finished (``ReadableLogRecord``) and exported by the worker itself, so there
+is no second queue whose overflow would go uncounted.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from opentelemetry import trace
-from opentelemetry._logs import Logger, LogRecord, SeverityNumber
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import TraceFlags
 
 from infertel import conventions as c
 from infertel._record import LogEvent
@@ -28,6 +33,9 @@ from infertel.signals._attributes import (
 if TYPE_CHECKING:
     from infertel._record import InferenceRecord
 
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+
 _SEVERITY = {
     "debug": SeverityNumber.DEBUG,
     "info": SeverityNumber.INFO,
@@ -39,24 +47,27 @@ _SEVERITY = {
 }
 
 
-def _span_context(trace_id: int, span_id: int, sampled: bool) -> Any:
-    flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
-    return trace.set_span_in_context(NonRecordingSpan(SpanContext(trace_id, span_id, False, flags)))
-
-
 class LogBuilder:
-    __slots__ = ("_logger",)
+    """Builds finished log records (``ReadableLogRecord``) for the worker to export directly."""
 
-    def __init__(self, logger: Logger) -> None:
-        self._logger = logger
+    __slots__ = ("_resource", "_scope")
 
-    def inference(self, record: InferenceRecord, attributes: dict[str, Any]) -> None:
+    def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
+        self._resource = resource
+        self._scope = scope
+
+    def _record(self, record: LogRecord) -> ReadableLogRecord:
+        return ReadableLogRecord(record, self._resource, self._scope)
+
+    def inference(self, record: InferenceRecord, attributes: dict[str, Any],
+                  inputs: dict[str, Any] | None,
+                  outputs: dict[str, Any] | None) -> ReadableLogRecord:
         """The ``inference`` record of one call: outcome, duration and the captured fields."""
         body: dict[str, Any] = {"event": c.EVENT_INFERENCE}
-        if record.inputs:
-            body["inputs"] = record.inputs
-        if record.outputs:
-            body["outputs"] = record.outputs
+        if inputs:
+            body["inputs"] = inputs
+        if outputs:
+            body["outputs"] = outputs
         exception = record.exception
         log_attributes = dict(attributes)
         log_attributes[c.DURATION] = (record.end_ns - record.start_ns) / 1e9
@@ -65,11 +76,15 @@ class LogBuilder:
             log_attributes[c.EXCEPTION_MESSAGE] = exception_message(exception)
             log_attributes[c.EXCEPTION_STACKTRACE] = exception_stacktrace(exception)
         failed = exception is not None
-        self._logger.emit(
-            LogRecord(
+        # trace_id/span_id given directly (no Context object to build): the SDK accepts them
+        # with event_name, though its typing overloads keep the two apart.
+        return self._record(
+            LogRecord(  # type: ignore[call-overload]
                 timestamp=record.end_ns,
                 observed_timestamp=record.end_ns,
-                context=_span_context(record.trace_id, record.span_id, record.sampled),
+                trace_id=record.trace_id,
+                span_id=record.span_id,
+                trace_flags=_SAMPLED if record.sampled else _NOT_SAMPLED,
                 severity_number=SeverityNumber.ERROR if failed else SeverityNumber.INFO,
                 severity_text="ERROR" if failed else "INFO",
                 body=body,
@@ -78,7 +93,7 @@ class LogBuilder:
             )
         )
 
-    def user_event(self, event: LogEvent) -> None:
+    def user_event(self, event: LogEvent) -> ReadableLogRecord:
         fields = dict(event.event)
         message = fields.pop("event", "")
         exc_info = fields.pop("exc_info", None)
@@ -87,14 +102,13 @@ class LogBuilder:
             attributes[c.EXCEPTION_TYPE] = exception_type_name(exc_info)
             attributes[c.EXCEPTION_MESSAGE] = exception_message(exc_info)
             attributes[c.EXCEPTION_STACKTRACE] = exception_stacktrace(exc_info)
-        context = None
-        if event.trace_id:
-            context = _span_context(event.trace_id, event.span_id, event.sampled)
-        self._logger.emit(
+        return self._record(
             LogRecord(
                 timestamp=event.time_ns,
                 observed_timestamp=event.time_ns,
-                context=context,
+                trace_id=event.trace_id or None,
+                span_id=event.span_id or None,
+                trace_flags=_SAMPLED if event.sampled else _NOT_SAMPLED,
                 severity_number=_SEVERITY.get(event.level, SeverityNumber.INFO),
                 severity_text=event.level.upper(),
                 body=_log_value(message),
@@ -102,12 +116,12 @@ class LogBuilder:
             )
         )
 
-    def deployment(self, provenance: Mapping[str, Any]) -> None:
-        now = time.time_ns()
-        self._logger.emit(
+    def deployment(self, provenance: Mapping[str, Any], time_ns: int) -> ReadableLogRecord:
+        """The ``ml.deployment`` event: full provenance under the resource attribute names."""
+        return self._record(
             LogRecord(
-                timestamp=now,
-                observed_timestamp=now,
+                timestamp=time_ns,
+                observed_timestamp=time_ns,
                 severity_number=SeverityNumber.INFO,
                 severity_text="INFO",
                 body={"event": c.EVENT_DEPLOYMENT, **provenance},

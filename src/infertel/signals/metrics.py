@@ -89,7 +89,9 @@ def _numbers(prediction: Any) -> Iterable[float]:
 
 
 def register_self_metrics(meter: Meter, dropped: Callable[[], dict[str, int]],
-                          internal_errors: Callable[[], int]) -> None:
+                          internal_errors: Callable[[], int],
+                          redacted_entities: Callable[[], dict[str, int]],
+                          redaction_failures: Callable[[], int]) -> None:
     """SDK health as observable counters, read at collection time (nothing on the hot path)."""
 
     def observe_dropped(_options: CallbackOptions) -> Iterable[Observation]:
@@ -102,7 +104,22 @@ def register_self_metrics(meter: Meter, dropped: Callable[[], dict[str, int]],
         c.METRIC_QUEUE_DROPPED, [observe_dropped], unit="{record}",
         description="Telemetry records dropped, by reason",
     )
+    def observe_entities(_options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(n, {c.REDACTION_ENTITY_TYPE: entity})
+                for entity, n in redacted_entities().items()]
+
+    def observe_failures(_options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(redaction_failures())]
+
     meter.create_observable_counter(
         c.METRIC_INTERNAL_ERRORS, [observe_internal], unit="{error}",
         description="SDK-internal errors swallowed so they never reach the application",
+    )
+    meter.create_observable_counter(
+        c.METRIC_REDACTION_ENTITIES, [observe_entities], unit="{entity}",
+        description="Personal data and secrets redacted, by entity type",
+    )
+    meter.create_observable_counter(
+        c.METRIC_REDACTION_FAILURES, [observe_failures], unit="{record}",
+        description="Records whose scrubbing failed or timed out; their payload was replaced",
     )

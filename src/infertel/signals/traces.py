@@ -1,16 +1,15 @@
 """Materialise the finished span of a call from its record, in the background.
 
 The serving thread only reserved ids and timestamps; here the span is built as a ReadableSpan
-and handed to the span processors, so exporters see exactly what the SDK would have produced.
+that the worker exports directly, so exporters see exactly what the SDK would have produced.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
@@ -29,20 +28,11 @@ _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 
 
 class SpanBuilder:
-    __slots__ = ("_processors", "_resource", "_scope")
+    __slots__ = ("_resource", "_scope")
 
-    def __init__(self, resource: Resource, processors: Sequence[SpanProcessor],
-                 scope: InstrumentationScope) -> None:
+    def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
         self._resource = resource
-        self._processors = tuple(processors)
         self._scope = scope
-
-    def emit(self, record: InferenceRecord, attributes: dict[str, Any]) -> None:
-        if not record.sampled:
-            return
-        span = self.build(record, attributes)
-        for processor in self._processors:
-            processor.on_end(span)
 
     def build(self, record: InferenceRecord, attributes: dict[str, Any]) -> ReadableSpan:
         context = SpanContext(record.trace_id, record.span_id, is_remote=False,

@@ -1,0 +1,66 @@
+"""Field actions on the captured payload: keep, drop, hash, redact, bucket, truncate.
+
+Applied by the background worker before the span and log are built, so the span's
+``ml.redaction.count`` is known and nothing raw is ever handed to a span or log builder.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from typing import Any
+
+from infertel.privacy._scrubber import REDACTION_FAILED, TRUNCATED, ScrubContext, Scrubber
+
+HASH_KIND = "HASH"
+
+
+def apply_actions(values: Mapping[str, Any] | None, actions: Mapping[str, str],
+                  scrubber: Scrubber, context: ScrubContext,
+                  undeclared: str = "drop") -> dict[str, Any] | None:
+    """Each captured path's value transformed by its declared action.
+
+    Paths without a declared action were captured under the policy's ``default_action``.
+    """
+    if not values:
+        return None
+    out: dict[str, Any] = {}
+    for path, value in values.items():
+        action = actions.get(path, undeclared)
+        if action == "drop":
+            continue
+        out[path] = _apply(path, action, value, scrubber, context)
+    return out
+
+
+def _apply(path: str, action: str, value: Any, scrubber: Scrubber,
+           context: ScrubContext) -> Any:
+    policy = scrubber.policy
+    if action == "hash":
+        return scrubber.pseudonym(HASH_KIND, value)
+    if action == "bucket":
+        return bucket(value, policy.buckets.get(path, policy.default_buckets))
+    if action == "truncate":
+        limit = policy.truncate_length
+        text = value if isinstance(value, str) else str(value)
+        cut = text if len(text) <= limit else text[:limit] + TRUNCATED
+        return scrubber.text(cut, context) if policy.redaction else cut
+    if action == "redact" and policy.redaction:
+        return scrubber.value(value, context)
+    return value  # keep (or redact with redaction off); exits are still scrubbed
+
+
+def bucket(value: Any, boundaries: tuple[float, ...]) -> str:
+    """``[10, 100)``-style label of the range holding ``value``; non-numbers are not bucketed."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return REDACTION_FAILED
+    index = bisect_right(boundaries, value)
+    if index == 0:
+        return f"(-inf, {_fmt(boundaries[0])})"
+    if index == len(boundaries):
+        return f"[{_fmt(boundaries[-1])}, inf)"
+    return f"[{_fmt(boundaries[index - 1])}, {_fmt(boundaries[index])})"
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)

@@ -1,0 +1,160 @@
+"""The scrubbing walker: one policy applied to every value that leaves the process.
+
+Strings go through PII detection; containers are walked (keys too: a dict keyed by email is
+as leaky as a value); bytes never leave as bytes. Each record is scrubbed under a time budget:
+past it, or on any error, the caller replaces the record's payload with a marker (fail closed).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from infertel.privacy._policy import PrivacyPolicy
+from infertel.privacy._pseudonym import Pseudonymizer
+
+if TYPE_CHECKING:
+    from infertel.privacy._detector import PiiDetector
+
+_log = logging.getLogger("infertel")
+
+REDACTION_FAILED: Final = "<REDACTION_FAILED>"
+TRUNCATED: Final = "<TRUNCATED>"
+# Walks deeper than this are cut: telemetry values are shallow, and a cycle must not hang us.
+_MAX_DEPTH = 16
+
+
+class ScrubTimeout(Exception):
+    """A record's scrubbing budget ran out."""
+
+
+class ScrubContext:
+    """Budget and tally for one record."""
+
+    __slots__ = ("deadline", "redactions")
+
+    def __init__(self, budget_s: float) -> None:
+        self.deadline = time.monotonic() + budget_s
+        self.redactions = 0
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise ScrubTimeout
+
+
+class Scrubber:
+    """Thread-safe: exporter threads and the worker share one instance."""
+
+    def __init__(self, policy: PrivacyPolicy) -> None:
+        self.policy = policy
+        self._detector: PiiDetector | None = None
+        self._pseudonymizer: Pseudonymizer | None = None
+        self._init_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._entities: collections.Counter[str] = collections.Counter()
+        self._failures = 0
+
+    # ----------------------------------------------------------------- counters
+    def entity_counts(self) -> dict[str, int]:
+        with self._count_lock:
+            return dict(self._entities)
+
+    def failures(self) -> int:
+        with self._count_lock:
+            return self._failures
+
+    def count_failure(self) -> None:
+        with self._count_lock:
+            self._failures += 1
+
+    # ----------------------------------------------------------------- lazy parts
+    @property
+    def detector(self) -> PiiDetector:
+        detector = self._detector
+        if detector is None:
+            with self._init_lock:
+                if self._detector is None:
+                    from infertel.privacy._detector import PiiDetector
+
+                    policy = self.policy
+                    self._detector = PiiDetector(
+                        policy.entities,
+                        detection=policy.detection,
+                        extra_recognizers=[r.model_dump() for r in policy.custom_recognizers],
+                        pseudonymize=self._replacement,
+                    )
+                detector = self._detector
+        return detector
+
+    @property
+    def pseudonymizer(self) -> Pseudonymizer:
+        pseudonymizer = self._pseudonymizer
+        if pseudonymizer is None:
+            with self._init_lock:
+                if self._pseudonymizer is None:
+                    self._pseudonymizer = Pseudonymizer(self.policy.key_bytes(),
+                                                        self.policy.hmac_key_id)
+                pseudonymizer = self._pseudonymizer
+        return pseudonymizer
+
+    def _replacement(self, entity_type: str, value: str) -> str:
+        if entity_type in self.policy.pseudonymize_entities:
+            return self.pseudonymizer.token(entity_type, value)
+        return f"<{entity_type}>"
+
+    # ----------------------------------------------------------------- scrubbing
+    def text(self, text: str, context: ScrubContext) -> str:
+        """``text`` with every detected entity replaced; never echoes what it matched."""
+        suffix = ""
+        if len(text) > self.policy.max_text_length:
+            text, suffix = text[: self.policy.max_text_length], TRUNCATED
+        detector = self.detector
+        findings = detector.analyze(text)
+        redacted = detector._apply(text, findings)
+        if findings:
+            context.redactions += len(findings)
+            with self._count_lock:
+                self._entities.update(f.entity_type for f in findings)
+        context.check()
+        return redacted + suffix
+
+    def value(self, value: Any, context: ScrubContext, depth: int = 0) -> Any:
+        """A scrubbed copy of an attribute / body value (OTel AnyValue shapes)."""
+        if isinstance(value, str):
+            return self.text(value, context)
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        if depth >= _MAX_DEPTH:
+            return REDACTION_FAILED
+        if isinstance(value, Mapping):
+            return {self.text(str(k), context): self.value(v, context, depth + 1)
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.value(v, context, depth + 1) for v in value]
+        if isinstance(value, (bytes, bytearray)):
+            return f"<bytes:{len(value)}>"
+        return f"<{type(value).__name__}>"
+
+    def attributes(self, attributes: Mapping[str, Any] | None,
+                   context: ScrubContext) -> dict[str, Any]:
+        """Scrub values (and keys) except those of infertel's own safe keys."""
+        if not attributes:
+            return {}
+        safe = self.policy.safe_keys
+        out: dict[str, Any] = {}
+        for key, value in attributes.items():
+            if key in safe:
+                out[key] = value
+            else:
+                scrubbed = self.value(value, context)
+                out[self.text(key, context)] = (
+                    tuple(scrubbed) if isinstance(value, tuple) else scrubbed
+                )
+        return out
+
+    def pseudonym(self, kind: str, value: Any) -> str:
+        return self.pseudonymizer.token(kind, str(value))
