@@ -5,9 +5,12 @@ from infertel._decorator import traced_inference
 from infertel._provenance import ModelInfo
 from infertel._runtime import Telemetry
 from infertel._version import VERSION as __version__
+from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
 
 __all__ = [
     "ModelInfo",
+    "PrivacyPolicy",
+    "RecognizerSpec",
     "Telemetry",
     "__version__",
     "configure",

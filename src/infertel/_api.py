@@ -9,8 +9,8 @@ from typing import Any
 from infertel import _runtime
 from infertel._provenance import ModelInfo
 from infertel._runtime import Telemetry
-from infertel.privacy._policy import PrivacyPolicy
 from infertel.config import ExporterName, OtlpProtocol, Ring, resolve_settings
+from infertel.privacy._policy import PrivacyPolicy
 from infertel.signals.logs import make_structlog_logger
 
 

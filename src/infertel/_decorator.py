@@ -57,16 +57,16 @@ class CallSpec:
         "batch_param",
         "input_actions",
         "inputs",
-        "output_actions",
-        "undeclared",
         "kind",
         "model",
+        "output_actions",
         "outputs",
         "ring",
         "segment",
         "span_name",
         "static_attributes",
         "streaming",
+        "undeclared",
     )
 
     def __init__(self, fn: Callable[..., Any], kind: str, name: str | None, ring: str | None,

@@ -39,7 +39,7 @@ from infertel.export._wrappers import (
 from infertel.privacy._actions import apply_actions
 from infertel.privacy._exporters import ScrubbingLogExporter, ScrubbingSpanExporter
 from infertel.privacy._policy import PrivacyPolicy
-from infertel.privacy._scrubber import REDACTION_FAILED, ScrubContext, Scrubber
+from infertel.privacy._scrubber import REDACTION_FAILED, Scrubber, ScrubContext
 from infertel.signals._attributes import call_attributes, metric_segment, payload_attributes
 from infertel.signals.logs import LogBuilder, make_structlog_logger
 from infertel.signals.metrics import InferenceMetrics, metric_attributes, register_self_metrics

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from infertel.cli import demo, query
+from infertel.cli import demo, query, scan
 
 app = typer.Typer(
     name="infertel",
-    help="Privacy-aware telemetry for ML inference: demo, query the local store.",
+    help="Privacy-aware telemetry for ML inference: demo, query and scan telemetry stores.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,  # a traceback must never print payload values
 )
 app.command("demo")(demo.demo)
 app.command("query")(query.query)
+app.command("scan")(scan.scan)
 
 
 def main() -> None:

@@ -27,9 +27,10 @@ REGIONS = ("eu", "us", "apac")
 # telemetry unredacted. The demo declares it, so its handling is visible in the store.
 _NOTES = (
     "patient asked for a call back at +44 20 7946 0958",
-    "referred by dr. smith, email results to jane.doe@example.com",
+    "referred by the clinic, email results to jane.doe@example.com",
     "second opinion requested",
     "insurance card 4111 1111 1111 1111 on file",
+    "portal login https://portal.example.com/?token=9f8e7d6c5b4a3f2e1d0c from 203.0.113.42",
     "",
     "follow-up in two weeks",
 )
@@ -100,8 +101,8 @@ class DemoService:
             inputs={
                 "req.features": "keep",
                 "req.tier": "keep",
-                "req.patient_ref": "drop",
-                "req.note": "drop",
+                "req.patient_ref": "hash",  # keyed pseudonym: correlates, never identifies
+                "req.note": "redact",  # free text: PII detection on every call
             },
             outputs={"label": "keep", "score": "keep"},
         )(fn)

@@ -32,6 +32,11 @@ def demo(
         float, typer.Option(min=0.0, max=1.0, help="Share of traffic sent to the canary.")
     ] = 0.25,
     seed: Annotated[int, typer.Option(help="Seed for the synthetic traffic.")] = 7,
+    redaction: Annotated[
+        bool,
+        typer.Option(help="Scrub personal data on every exit. --no-redaction writes a store "
+                          "that leaks, to see `infertel scan` catch it."),
+    ] = True,
 ) -> None:
     """Serve a scikit-learn model (stable + canary) under synthetic traffic into the local store."""
     from infertel.cli._demo_service import DemoService
@@ -46,6 +51,9 @@ def demo(
         exporter="local",
         local_dir=store,
         model=service.stable_info,
+        privacy=infertel.PrivacyPolicy(
+            redaction=redaction, pseudonymize_entities=("EMAIL_ADDRESS",), hmac_key=_demo_key()
+        ),
     )
     run_id = str(telemetry.resource.attributes[c.SERVICE_INSTANCE_ID])
     calls, failures = _send_traffic(console, service, seconds, canary_share)
@@ -56,6 +64,12 @@ def demo(
         f"[bold]{store}[/]"
     )
     _print_summary(console, store, run_id)
+
+
+def _demo_key() -> str | None:
+    """The demo's pseudonym key: INFERTEL_HMAC_KEY when set, else a fixed demo-only key so
+    pseudonyms correlate across demo runs. Never use a key from source code in production."""
+    return None if os.environ.get("INFERTEL_HMAC_KEY") else "infertel-demo-key-not-secret"
 
 
 def _send_traffic(console: Console, service: Any, seconds: float,
@@ -130,3 +144,4 @@ def _print_summary(console: Console, store: Path, run_id: str) -> None:
     if failed:
         console.print(f"  infertel query{store_arg} --trace {failed[0]}")
     console.print(f"  infertel query{store_arg} --ring canary --min-duration 1 --json")
+    console.print(f"  infertel scan{store_arg}        # proves the store holds no personal data")

@@ -10,7 +10,7 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from typing import Any
 
-from infertel.privacy._scrubber import REDACTION_FAILED, TRUNCATED, ScrubContext, Scrubber
+from infertel.privacy._scrubber import REDACTION_FAILED, TRUNCATED, Scrubber, ScrubContext
 
 HASH_KIND = "HASH"
 
@@ -45,9 +45,12 @@ def _apply(path: str, action: str, value: Any, scrubber: Scrubber,
         text = value if isinstance(value, str) else str(value)
         cut = text if len(text) <= limit else text[:limit] + TRUNCATED
         return scrubber.text(cut, context) if policy.redaction else cut
-    if action == "redact" and policy.redaction:
+    if policy.redaction:
+        # keep and redact both pass PII detection on every string inside (design rule 4:
+        # captured free text is always scanned). Scrubbing the structure here, before any
+        # JSON encoding, matters: escaped quotes and newlines would hide secrets from patterns.
         return scrubber.value(value, context)
-    return value  # keep (or redact with redaction off); exits are still scrubbed
+    return value
 
 
 def bucket(value: Any, boundaries: tuple[float, ...]) -> str:

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
 
 from infertel import conventions as c
-from infertel.privacy._scrubber import REDACTION_FAILED, ScrubContext, Scrubber
+from infertel.privacy._scrubber import REDACTION_FAILED, Scrubber, ScrubContext
 
 
 class ScrubbingSpanExporter(SpanExporter):

@@ -79,7 +79,9 @@ class PrivacyPolicy(BaseModel):
 
     @field_validator("buckets")
     @classmethod
-    def _sorted_boundaries(cls, value: dict[str, tuple[float, ...]]) -> dict[str, tuple[float, ...]]:
+    def _sorted_boundaries(
+        cls, value: dict[str, tuple[float, ...]]
+    ) -> dict[str, tuple[float, ...]]:
         for path, boundaries in value.items():
             if list(boundaries) != sorted(set(boundaries)) or not boundaries:
                 raise ValueError(f"bucket boundaries for {path!r} must be increasing and unique")

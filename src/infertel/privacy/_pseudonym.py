@@ -52,8 +52,6 @@ def _normalise(entity_type: str, value: str) -> str:
     """One person, one token: ``Jane.Doe@Example.com `` and ``jane.doe@example.com`` match,
     as do ``+44 20 7946 0958`` and ``+442079460958``."""
     text = unicodedata.normalize("NFKC", value).strip()
-    if entity_type in _DIGITS_ONLY:
-        text = _NON_ALNUM.sub("", text).upper()
-    else:
-        text = text.casefold()
+    digits_only = entity_type in _DIGITS_ONLY
+    text = _NON_ALNUM.sub("", text).upper() if digits_only else text.casefold()
     return f"{entity_type}\0{text}"

@@ -8,7 +8,9 @@ past it, or on any error, the caller replaces the record's payload with a marker
 from __future__ import annotations
 
 import collections
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -24,8 +26,17 @@ _log = logging.getLogger("infertel")
 
 REDACTION_FAILED: Final = "<REDACTION_FAILED>"
 TRUNCATED: Final = "<TRUNCATED>"
+SECRET_MARKER: Final = "<SECRET>"
 # Walks deeper than this are cut: telemetry values are shallow, and a cycle must not hang us.
 _MAX_DEPTH = 16
+# A value stored under a key named like this is a secret whatever it looks like: once a JSON
+# document is taken apart, "hunter2" no longer carries the "password" beside it that the
+# patterns need as context.
+_SECRET_KEY = re.compile(
+    r"pass(?:word|wd|phrase)?$|pwd$|secret|token$|api[_-]?key$|private[_-]?key$"
+    r"|credentials?$|authorization$|cookie$|session[_-]?(?:id|key)$|signature$",
+    re.IGNORECASE,
+)
 
 
 class ScrubTimeout(Exception):
@@ -108,7 +119,18 @@ class Scrubber:
 
     # ----------------------------------------------------------------- scrubbing
     def text(self, text: str, context: ScrubContext) -> str:
-        """``text`` with every detected entity replaced; never echoes what it matched."""
+        """``text`` with every detected entity replaced; never echoes what it matched.
+
+        A string holding a JSON object or array (a payload someone ``json.dumps``-ed into an
+        attribute) is parsed and scrubbed as a structure: in its encoded form, escaped quotes
+        and newlines would hide values from the patterns.
+        """
+        stripped = text.strip()
+        if len(stripped) > 1 and stripped[0] in "{[" and stripped[-1] in "}]":
+            parsed = _parse_json(stripped)
+            if parsed is not None:
+                return json.dumps(self.value(parsed, context), ensure_ascii=False,
+                                  separators=(",", ":"))
         suffix = ""
         if len(text) > self.policy.max_text_length:
             text, suffix = text[: self.policy.max_text_length], TRUNCATED
@@ -131,13 +153,21 @@ class Scrubber:
         if depth >= _MAX_DEPTH:
             return REDACTION_FAILED
         if isinstance(value, Mapping):
-            return {self.text(str(k), context): self.value(v, context, depth + 1)
+            return {self.text(str(k), context): self._field(str(k), v, context, depth + 1)
                     for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(v, context, depth + 1) for v in value]
         if isinstance(value, (bytes, bytearray)):
             return f"<bytes:{len(value)}>"
         return f"<{type(value).__name__}>"
+
+    def _field(self, key: str, value: Any, context: ScrubContext, depth: int) -> Any:
+        if isinstance(value, str) and value and _SECRET_KEY.search(key):
+            context.redactions += 1
+            with self._count_lock:
+                self._entities["SECRET"] += 1
+            return SECRET_MARKER
+        return self.value(value, context, depth)
 
     def attributes(self, attributes: Mapping[str, Any] | None,
                    context: ScrubContext) -> dict[str, Any]:
@@ -150,7 +180,7 @@ class Scrubber:
             if key in safe:
                 out[key] = value
             else:
-                scrubbed = self.value(value, context)
+                scrubbed = self._field(key.rsplit(".", 1)[-1], value, context, 0)
                 out[self.text(key, context)] = (
                     tuple(scrubbed) if isinstance(value, tuple) else scrubbed
                 )
@@ -158,3 +188,11 @@ class Scrubber:
 
     def pseudonym(self, kind: str, value: Any) -> str:
         return self.pseudonymizer.token(kind, str(value))
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, (dict, list)) else None
