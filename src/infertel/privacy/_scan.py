@@ -103,7 +103,7 @@ def _span_strings(span: dict[str, Any]) -> Iterator[tuple[str, str]]:
         event = _dict(event)
         name = event.get("name") if isinstance(event.get("name"), str) else "?"
         yield from _text("span event name", name)
-        yield from _attributes(event.get("attributes"), f"span event {name!s:.40}")
+        yield from _attributes(event.get("attributes"), f"span event {name!s:.40} attribute")
     for link in _list(span.get("links")):
         yield from _attributes(_dict(link).get("attributes"), "span link attribute")
     yield from _text("span status message", _dict(span.get("status")).get("message"))
