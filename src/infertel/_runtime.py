@@ -48,6 +48,7 @@ from infertel.signals.traces import SpanBuilder
 _log = logging.getLogger("infertel")
 
 _current: Telemetry | None = None
+_RESOURCE_BUDGET_S = 5.0
 
 
 def current() -> Telemetry | None:
@@ -143,8 +144,14 @@ class Telemetry:
         """Resource attributes (OTEL_RESOURCE_ATTRIBUTES included) pass the same scrubber."""
         if not self.privacy.redaction:
             return resource
-        context = ScrubContext(self.privacy.redaction_timeout_s * 10)
-        clean = self.scrubber.attributes(resource.attributes, context)
+        # Once per process, so a fixed, generous budget rather than the per-record one.
+        try:
+            clean = self.scrubber.attributes(resource.attributes, ScrubContext(_RESOURCE_BUDGET_S))
+        except Exception:
+            self.scrubber.count_failure()
+            safe = self.privacy.safe_keys
+            clean = {k: v for k, v in resource.attributes.items() if k in safe}
+            clean[c.REDACTION_FAILED] = True
         return Resource(clean, resource.schema_url)
 
     # ----------------------------------------------------------------- hot-path services

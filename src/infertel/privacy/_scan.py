@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +17,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from infertel import conventions as c
 from infertel._store import ReadStats, StoreDocument, iter_documents
+from infertel.privacy._markers import MARKER
 
 if TYPE_CHECKING:
     from infertel.privacy._detector import PiiDetector
 
-# infertel's own markers and pseudonyms (<EMAIL_ADDRESS>, <EMAIL_ADDRESS:k1:3f9a0c2e41b7>):
-# blanked before detection, so the digits of a digest are not mistaken for a phone number.
-_MARKER = re.compile(r"<[A-Z][A-Z0-9_]*(?::[A-Za-z0-9_.-]{1,16}:[0-9a-f]{6,64})?(?::\d+)?>")
 
 _ITEMS: Final = {"traces": ("scopeSpans", "spans"), "logs": ("scopeLogs", "logRecords"),
                  "metrics": ("scopeMetrics", "metrics")}
@@ -69,7 +66,8 @@ def scan_store(path: str | os.PathLike[str], detector: PiiDetector,
             on_document(document)
         for location, text in document_strings(document.signal, document.data):
             report.strings_scanned += 1
-            cleaned = _MARKER.sub(" ", text)
+            # Our own markers are blanked, so a pseudonym's digits are not read as a number.
+            cleaned = MARKER.sub(" ", text)
             if not cleaned.strip():
                 continue
             for finding in detector.analyze(cleaned):

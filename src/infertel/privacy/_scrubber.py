@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from infertel.privacy._markers import split_markers
 from infertel.privacy._policy import PrivacyPolicy
 from infertel.privacy._pseudonym import Pseudonymizer
 
@@ -134,6 +135,20 @@ class Scrubber:
         suffix = ""
         if len(text) > self.policy.max_text_length:
             text, suffix = text[: self.policy.max_text_length], TRUNCATED
+        if "<" in text:
+            # Text holding our own markers (already scrubbed once): keep the markers intact
+            # and scrub only what lies between them.
+            pieces = split_markers(text)
+            if len(pieces) > 1:
+                return "".join(
+                    piece if odd else self._redact(piece, context)
+                    for piece, odd in zip(pieces, _alternate(len(pieces)), strict=True)
+                ) + suffix
+        return self._redact(text, context) + suffix
+
+    def _redact(self, text: str, context: ScrubContext) -> str:
+        if not text:
+            return text
         detector = self.detector
         findings = detector.analyze(text)
         redacted = detector._apply(text, findings)
@@ -142,7 +157,7 @@ class Scrubber:
             with self._count_lock:
                 self._entities.update(f.entity_type for f in findings)
         context.check()
-        return redacted + suffix
+        return redacted
 
     def value(self, value: Any, context: ScrubContext, depth: int = 0) -> Any:
         """A scrubbed copy of an attribute / body value (OTel AnyValue shapes)."""
@@ -188,6 +203,10 @@ class Scrubber:
 
     def pseudonym(self, kind: str, value: Any) -> str:
         return self.pseudonymizer.token(kind, str(value))
+
+
+def _alternate(n: int) -> list[bool]:
+    return [i % 2 == 1 for i in range(n)]
 
 
 def _parse_json(text: str) -> Any:
