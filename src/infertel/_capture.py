@@ -18,6 +18,7 @@ from infertel.config import Action
 WHOLE_RESULT: Final = "return"
 _MISSING: Final = object()
 _ATOMIC = (str, int, float, bool, bytes, type(None))
+_ATOMIC_TYPES = frozenset(_ATOMIC)
 _MAX_ITEMS = 1000
 _MAX_DEPTH = 8
 _VALID_ACTIONS: Final = frozenset(get_args(Action))
@@ -50,7 +51,8 @@ class FieldGetter:
         for step in self.steps:
             if value is _MISSING:
                 break
-            if isinstance(value, Mapping):
+            # A plain dict first: isinstance against the Mapping ABC costs ~10x more.
+            if type(value) is dict or isinstance(value, Mapping):
                 value = value.get(step, _MISSING)
             else:
                 value = getattr(value, step, _MISSING)
@@ -147,7 +149,7 @@ def snapshot(value: Any, depth: int = 0) -> Any:
     and dataclasses become dicts of their fields, arrays become lists. Anything else becomes a
     type marker: its ``repr`` could hold anything, so it is never called.
     """
-    if isinstance(value, _ATOMIC):
+    if type(value) in _ATOMIC_TYPES or isinstance(value, _ATOMIC):
         return value
     if depth >= _MAX_DEPTH:
         return "<max depth>"

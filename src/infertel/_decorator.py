@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar, cast, get_args, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
 from infertel import _runtime
 from infertel import conventions as c
@@ -39,6 +39,7 @@ R = TypeVar("R")
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_EMPTY_TRACE_STATE = TraceState()
 _VALID_RINGS = frozenset(get_args(Ring))
 _time_ns = time.time_ns
 _get_current_span = trace.get_current_span
@@ -113,19 +114,33 @@ def _batch_parameter(fn: Callable[..., Any], batch: bool | str) -> tuple[int | N
 
 
 # ------------------------------------------------------------------------------ per-call steps
-class _Call:
-    """One in-flight call: its record and the context token to detach."""
+def _span_context_factory() -> Callable[[int, int, TraceFlags, TraceState], SpanContext]:
+    """SpanContext without re-validating ids we just generated (or took from a valid parent).
 
-    __slots__ = ("record", "telemetry", "token")
+    ``SpanContext.__new__`` checks id ranges and ends in ``tuple.__new__`` with a fixed
+    layout; building the tuple directly halves the cost. The layout is verified once here and
+    the public constructor is used if it ever changes.
+    """
+    tuple_new = tuple.__new__
 
-    def __init__(self, telemetry: _runtime.Telemetry, record: InferenceRecord, token: Any):
-        self.telemetry = telemetry
-        self.record = record
-        self.token = token
+    def fast(trace_id: int, span_id: int, flags: TraceFlags, state: TraceState) -> SpanContext:
+        return tuple_new(SpanContext, (trace_id, span_id, False, flags, state, True))
+
+    def safe(trace_id: int, span_id: int, flags: TraceFlags, state: TraceState) -> SpanContext:
+        return SpanContext(trace_id, span_id, False, flags, state)
+
+    probe_state = TraceState([("k", "v")])
+    probe, reference = fast(7, 9, _SAMPLED, probe_state), safe(7, 9, _SAMPLED, probe_state)
+    same = tuple(probe) == tuple(reference) and probe.is_valid and not probe.is_remote and (
+        probe.trace_state is reference.trace_state and probe.trace_flags.sampled)
+    return fast if same else safe
+
+
+_new_span_context = _span_context_factory()
 
 
 def _begin(telemetry: _runtime.Telemetry, spec: CallSpec, args: tuple[Any, ...],
-           kwargs: Mapping[str, Any]) -> _Call | None:
+           kwargs: Mapping[str, Any]) -> InferenceRecord | None:
     try:
         parent_context = otel_context.get_current()
         parent = _get_current_span(parent_context).get_span_context()
@@ -133,12 +148,19 @@ def _begin(telemetry: _runtime.Telemetry, spec: CallSpec, args: tuple[Any, ...],
         if parent.is_valid:
             trace_id = parent.trace_id
             parent_id: int | None = parent.span_id
+            state = parent.trace_state  # W3C tracestate travels down the trace
         else:
             trace_id = ids.generate_trace_id()
             parent_id = None
+            state = _EMPTY_TRACE_STATE
         span_id = ids.generate_span_id()
-        sampled = telemetry.should_sample(parent_context, parent, trace_id, spec.span_name)
-        record = InferenceRecord(spec, trace_id, span_id, parent_id, sampled, _time_ns())
+        if telemetry.sampler is None:  # ParentBased(always_on), decided inline
+            sampled = parent.trace_flags.sampled if parent_id is not None else True
+        else:
+            sampled = telemetry.should_sample(parent_context, parent, trace_id, spec.span_name)
+        record = InferenceRecord(telemetry, spec, trace_id, span_id, parent_id, sampled,
+                                 _time_ns())
+        record.trace_state = state
         if spec.inputs:
             record.inputs = capture_inputs(spec.inputs, args, kwargs)
         if telemetry.capture_undeclared and spec.undeclared:
@@ -151,9 +173,9 @@ def _begin(telemetry: _runtime.Telemetry, spec: CallSpec, args: tuple[Any, ...],
             record.segment = segment if isinstance(segment, str) else _call_segment(
                 telemetry, segment, args, kwargs)
         span = NonRecordingSpan(
-            SpanContext(trace_id, span_id, False, _SAMPLED if sampled else _NOT_SAMPLED))
-        token = _attach(_set_span_in_context(span, parent_context))
-        return _Call(telemetry, record, token)
+            _new_span_context(trace_id, span_id, _SAMPLED if sampled else _NOT_SAMPLED, state))
+        record.token = _attach(_set_span_in_context(span, parent_context))
+        return record
     except Exception as error:
         telemetry.internal_error(error)
         return None
@@ -179,11 +201,10 @@ def _batch_size(spec: CallSpec, args: tuple[Any, ...], kwargs: Mapping[str, Any]
         return None
 
 
-def _finish(call: _Call, outcome: str, result: Any = None,
+def _finish(record: InferenceRecord, outcome: str, result: Any = None,
             exception: BaseException | None = None) -> None:
     """Close the call: timestamps, outputs, detach, hand off. Never raises."""
-    telemetry = call.telemetry
-    record = call.record
+    telemetry = record.telemetry
     try:
         record.end_ns = _time_ns()
         record.outcome = outcome
@@ -202,9 +223,10 @@ def _finish(call: _Call, outcome: str, result: Any = None,
         _safe_internal_error(telemetry, error)
     finally:
         try:
-            _detach(call.token)
+            _detach(record.token)
         except Exception as error:
             _safe_internal_error(telemetry, error)
+    record.token = None
     telemetry.worker.submit(record)
 
 
@@ -216,27 +238,22 @@ def _safe_internal_error(telemetry: _runtime.Telemetry, error: BaseException) ->
             raise
 
 
-def _active() -> _runtime.Telemetry | None:
-    telemetry = _runtime._current
-    return telemetry if telemetry is not None and telemetry.enabled else None
-
-
 # ------------------------------------------------------------------------------ wrappers
 def _wrap_sync(fn: Callable[P, R], spec: CallSpec) -> Callable[P, R]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        telemetry = _active()
-        if telemetry is None:
+        telemetry = _runtime._current
+        if telemetry is None or not telemetry.enabled:
             return fn(*args, **kwargs)
-        call = _begin(telemetry, spec, args, kwargs)
-        if call is None:
+        record = _begin(telemetry, spec, args, kwargs)
+        if record is None:
             return fn(*args, **kwargs)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            _finish(call, c.OUTCOME_ERROR, exception=exc)
+            _finish(record, c.OUTCOME_ERROR, exception=exc)
             raise
-        _finish(call, c.OUTCOME_SUCCESS, result)
+        _finish(record, c.OUTCOME_SUCCESS, result)
         return result
 
     return wrapper
@@ -245,18 +262,18 @@ def _wrap_sync(fn: Callable[P, R], spec: CallSpec) -> Callable[P, R]:
 def _wrap_async(fn: Callable[P, Awaitable[R]], spec: CallSpec) -> Callable[P, Awaitable[R]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        telemetry = _active()
-        if telemetry is None:
+        telemetry = _runtime._current
+        if telemetry is None or not telemetry.enabled:
             return await fn(*args, **kwargs)
-        call = _begin(telemetry, spec, args, kwargs)
-        if call is None:
+        record = _begin(telemetry, spec, args, kwargs)
+        if record is None:
             return await fn(*args, **kwargs)
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
-            _finish(call, c.OUTCOME_ERROR, exception=exc)
+            _finish(record, c.OUTCOME_ERROR, exception=exc)
             raise
-        _finish(call, c.OUTCOME_SUCCESS, result)
+        _finish(record, c.OUTCOME_SUCCESS, result)
         return result
 
     return wrapper
@@ -267,8 +284,7 @@ def _wrap_async(fn: Callable[P, Awaitable[R]], spec: CallSpec) -> Callable[P, Aw
 _MAX_STREAM_ITEMS_CAPTURED = 100
 
 
-def _item_seen(call: _Call, item: Any) -> None:
-    record = call.record
+def _item_seen(record: InferenceRecord, item: Any) -> None:
     if record.items == 0:
         record.first_item_ns = _time_ns()
     record.items += 1
@@ -282,29 +298,31 @@ def _item_seen(call: _Call, item: Any) -> None:
             for path, value in capture_outputs(getters, item).items():
                 outputs.setdefault(path, []).append(value)
         except Exception as error:
-            _safe_internal_error(call.telemetry, error)
+            _safe_internal_error(record.telemetry, error)
 
 
-def _reattach(call: _Call) -> None:
+def _reattach(record: InferenceRecord) -> None:
     # Between items the stream's span context must not stay current in the consumer's code,
     # so it is attached only while the producer runs.
-    call.token = _attach(_set_span_in_context(NonRecordingSpan(SpanContext(
-        call.record.trace_id, call.record.span_id, False,
-        _SAMPLED if call.record.sampled else _NOT_SAMPLED))))
+    record.token = _attach(_set_span_in_context(NonRecordingSpan(_new_span_context(
+        record.trace_id, record.span_id, _SAMPLED if record.sampled else _NOT_SAMPLED,
+        record.trace_state))))
 
 
 def _wrap_generator(fn: Callable[P, Generator[Any, Any, Any]],
                     spec: CallSpec) -> Callable[P, Generator[Any, Any, Any]]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Generator[Any, Any, Any]:
-        telemetry = _active()
-        call = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
-        if call is None:
+        telemetry = _runtime._current
+        if telemetry is not None and not telemetry.enabled:
+            telemetry = None
+        record = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
+        if record is None:
             return (yield from fn(*args, **kwargs))
         try:
             stream = fn(*args, **kwargs)
         except BaseException as exc:
-            _finish(call, c.OUTCOME_ERROR, exception=exc)
+            _finish(record, c.OUTCOME_ERROR, exception=exc)
             raise
         attached = True
         to_send: Any = None
@@ -312,7 +330,7 @@ def _wrap_generator(fn: Callable[P, Generator[Any, Any, Any]],
         while True:
             try:
                 if not attached:
-                    _reattach(call)
+                    _reattach(record)
                 attached = True
                 if to_throw is not None:
                     pending, to_throw = to_throw, None
@@ -320,24 +338,24 @@ def _wrap_generator(fn: Callable[P, Generator[Any, Any, Any]],
                 else:
                     item = stream.send(to_send)
             except StopIteration as stop:
-                _finish(call, c.OUTCOME_SUCCESS)
+                _finish(record, c.OUTCOME_SUCCESS)
                 return cast(Any, stop.value)
             except BaseException as exc:
-                _finish(call, c.OUTCOME_ERROR, exception=exc)
+                _finish(record, c.OUTCOME_ERROR, exception=exc)
                 raise
-            _detach_quietly(call)
+            _detach_quietly(record)
             attached = False
-            _item_seen(call, item)
+            _item_seen(record, item)
             try:
                 to_send = yield item
             except GeneratorExit:
                 # The consumer closed the stream early (or dropped it): close the producer in
                 # our context, then record the call as cancelled.
-                _reattach(call)
+                _reattach(record)
                 try:
                     stream.close()
                 finally:
-                    _finish(call, c.OUTCOME_CANCELLED)
+                    _finish(record, c.OUTCOME_CANCELLED)
                 raise
             except BaseException as exc:
                 to_throw = exc
@@ -349,16 +367,18 @@ def _wrap_async_generator(fn: Callable[P, AsyncGenerator[Any, Any]],
                           spec: CallSpec) -> Callable[P, AsyncGenerator[Any, Any]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[Any, Any]:
-        telemetry = _active()
-        call = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
-        if call is None:
+        telemetry = _runtime._current
+        if telemetry is not None and not telemetry.enabled:
+            telemetry = None
+        record = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
+        if record is None:
             async for item in fn(*args, **kwargs):
                 yield item
             return
         try:
             stream = fn(*args, **kwargs)
         except BaseException as exc:
-            _finish(call, c.OUTCOME_ERROR, exception=exc)
+            _finish(record, c.OUTCOME_ERROR, exception=exc)
             raise
         attached = True
         to_send: Any = None
@@ -366,7 +386,7 @@ def _wrap_async_generator(fn: Callable[P, AsyncGenerator[Any, Any]],
         while True:
             try:
                 if not attached:
-                    _reattach(call)
+                    _reattach(record)
                 attached = True
                 if to_throw is not None:
                     pending, to_throw = to_throw, None
@@ -374,22 +394,22 @@ def _wrap_async_generator(fn: Callable[P, AsyncGenerator[Any, Any]],
                 else:
                     item = await stream.asend(to_send)
             except StopAsyncIteration:
-                _finish(call, c.OUTCOME_SUCCESS)
+                _finish(record, c.OUTCOME_SUCCESS)
                 return
             except BaseException as exc:
-                _finish(call, c.OUTCOME_ERROR, exception=exc)
+                _finish(record, c.OUTCOME_ERROR, exception=exc)
                 raise
-            _detach_quietly(call)
+            _detach_quietly(record)
             attached = False
-            _item_seen(call, item)
+            _item_seen(record, item)
             try:
                 to_send = yield item
             except GeneratorExit:
-                _reattach(call)
+                _reattach(record)
                 try:
                     await stream.aclose()
                 finally:
-                    _finish(call, c.OUTCOME_CANCELLED)
+                    _finish(record, c.OUTCOME_CANCELLED)
                 raise
             except BaseException as exc:
                 to_throw = exc
@@ -397,11 +417,11 @@ def _wrap_async_generator(fn: Callable[P, AsyncGenerator[Any, Any]],
     return wrapper
 
 
-def _detach_quietly(call: _Call) -> None:
+def _detach_quietly(record: InferenceRecord) -> None:
     try:
-        _detach(call.token)
+        _detach(record.token)
     except Exception as error:
-        _safe_internal_error(call.telemetry, error)
+        _safe_internal_error(record.telemetry, error)
 
 
 # ------------------------------------------------------------------------------ the decorator

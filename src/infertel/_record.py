@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from infertel._decorator import CallSpec
+    from infertel._runtime import Telemetry
 
 
 class InferenceRecord:
     __slots__ = (
         "batch_size",
+        "telemetry",
+        "token",
+        "trace_state",
         "end_ns",
         "exception",
         "first_item_ns",
@@ -32,8 +36,11 @@ class InferenceRecord:
         "trace_id",
     )
 
-    def __init__(self, spec: CallSpec, trace_id: int, span_id: int, parent_span_id: int | None,
-                 sampled: bool, start_ns: int) -> None:
+    def __init__(self, telemetry: Telemetry, spec: CallSpec, trace_id: int, span_id: int,
+                 parent_span_id: int | None, sampled: bool, start_ns: int) -> None:
+        self.telemetry = telemetry
+        self.token: Any = None  # the attached context, detached when the call ends
+        self.trace_state: Any = None
         self.spec = spec
         self.trace_id = trace_id
         self.span_id = span_id

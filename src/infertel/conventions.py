@@ -111,6 +111,10 @@ SAFE_ATTRIBUTE_KEYS: Final = frozenset(
         DURATION,
         REDACTION_COUNT,
         REDACTION_FAILED,
+        # Code identifiers and exception class names, set by the SDK from the code itself.
+        CODE_FUNCTION,
+        ERROR_TYPE,
+        EXCEPTION_TYPE,
         "telemetry.sdk.name",
         "telemetry.sdk.language",
         "telemetry.sdk.version",

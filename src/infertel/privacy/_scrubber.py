@@ -28,6 +28,9 @@ _log = logging.getLogger("infertel")
 REDACTION_FAILED: Final = "<REDACTION_FAILED>"
 TRUNCATED: Final = "<TRUNCATED>"
 SECRET_MARKER: Final = "<SECRET>"
+# Strings remembered as already clean (keys only, no text): sized for a busy service's
+# distinct attribute values between two visits of the same value.
+_CLEAN_MEMO_SIZE = 65_536
 # Walks deeper than this are cut: telemetry values are shallow, and a cycle must not hang us.
 _MAX_DEPTH = 16
 # A value stored under a key named like this is a secret whatever it looks like: once a JSON
@@ -69,6 +72,7 @@ class Scrubber:
         self._count_lock = threading.Lock()
         self._entities: collections.Counter[str] = collections.Counter()
         self._failures = 0
+        self._clean: dict[tuple[int, int], None] = {}
 
     # ----------------------------------------------------------------- counters
     def entity_counts(self) -> dict[str, int]:
@@ -126,6 +130,22 @@ class Scrubber:
         attribute) is parsed and scrubbed as a structure: in its encoded form, escaped quotes
         and newlines would hide values from the patterns.
         """
+        key = (hash(text), len(text))
+        clean = self._clean
+        if key in clean:
+            return text
+        out = self._scrub_text(text, context)
+        # Remember what is known clean: our own output (the exit pass sees the worker's output
+        # again) and input that needed no change. Keys are (hash, length), so the memo holds
+        # no text; a false hit needs a 64-bit hash collision at equal length.
+        if len(clean) >= _CLEAN_MEMO_SIZE:
+            with self._count_lock:
+                for stale in list(clean)[: _CLEAN_MEMO_SIZE // 4]:
+                    clean.pop(stale, None)
+        clean[(hash(out), len(out))] = None
+        return out
+
+    def _scrub_text(self, text: str, context: ScrubContext) -> str:
         stripped = text.strip()
         if len(stripped) > 1 and stripped[0] in "{[" and stripped[-1] in "}]":
             parsed = _parse_json(stripped)

@@ -36,11 +36,11 @@ class SpanBuilder:
 
     def build(self, record: InferenceRecord, attributes: dict[str, Any]) -> ReadableSpan:
         context = SpanContext(record.trace_id, record.span_id, is_remote=False,
-                              trace_flags=_SAMPLED)
+                              trace_flags=_SAMPLED, trace_state=record.trace_state)
         parent = None
         if record.parent_span_id is not None:
             parent = SpanContext(record.trace_id, record.parent_span_id, is_remote=False,
-                                 trace_flags=_SAMPLED)
+                                 trace_flags=_SAMPLED, trace_state=record.trace_state)
         events: list[Event] = []
         status = Status(StatusCode.UNSET)
         exception = record.exception
