@@ -197,6 +197,25 @@ class Telemetry:
     def _handle(self, batch: list[Any]) -> None:
         spans: list[ReadableSpan] = []
         logs: list[ReadableLogRecord] = []
+        if self.privacy.redaction:
+            payloads = [r.inputs for r in batch if isinstance(r, InferenceRecord) and r.inputs]
+            payloads += [r.outputs for r in batch if isinstance(r, InferenceRecord) and r.outputs]
+            if payloads:
+                try:
+                    self.scrubber.preload(payloads, self.privacy.redaction_timeout_s * len(batch))
+                except Exception as error:
+                    self.internal_error(error, reraise=False)
+        try:
+            self._build_batch(batch, spans, logs)
+        finally:
+            self.scrubber.release()
+        if spans and self._span_exporter is not None:
+            self._span_exporter.export(spans)
+        if logs and self._log_exporter is not None:
+            self._log_exporter.export(logs)
+
+    def _build_batch(self, batch: list[Any], spans: list[ReadableSpan],
+                     logs: list[ReadableLogRecord]) -> None:
         for item in batch:
             try:
                 if isinstance(item, InferenceRecord):
@@ -212,10 +231,6 @@ class Telemetry:
                         logs.append(produced)
             except Exception as error:
                 self.internal_error(error, reraise=False)
-        if spans and self._span_exporter is not None:
-            self._span_exporter.export(spans)
-        if logs and self._log_exporter is not None:
-            self._log_exporter.export(logs)
 
     def _build(self, record: InferenceRecord) -> tuple[ReadableSpan | None, ReadableLogRecord]:
         """Apply the privacy policy to the record's payload, then build span, metrics, log."""
@@ -305,6 +320,7 @@ class Telemetry:
         ]
         if self._log_exporter is not None:
             steps.append(self._log_exporter.shutdown)
+        steps.append(self.scrubber.close)
         done = [_start_daemon(step) for step in steps]
         finished = [event.wait(remaining()) for event in done]
         lost = self.dropped()

@@ -13,7 +13,7 @@ import infertel
 from infertel import conventions as c
 from infertel.privacy._actions import bucket
 from infertel.privacy._pseudonym import Pseudonymizer
-from infertel.privacy._scrubber import REDACTION_FAILED, ScrubContext, Scrubber
+from infertel.privacy._scrubber import REDACTION_FAILED, Scrubber, ScrubContext
 from infertel.testing import capture_telemetry
 
 KEY = "0123456789abcdef0123456789abcdef"

@@ -83,6 +83,7 @@ class _Regexes:
         self.num = re.compile(P.NUM)
         self.digit = re.compile(r"[0-9]")
         self.digit_groups = re.compile(r"[0-9]+")
+        self.digit_split = re.compile(r"([0-9]+)")
         self.non_digits = re.compile(r"[^0-9]+")
         self.dotted_quad = re.compile(r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?:/[0-9]{1,2})?")
         # phonenumbers' PhoneNumberMatcher rules (phonenumbermatcher.py).
@@ -91,6 +92,9 @@ class _Regexes:
         )
         self.time_stamps = re.compile(r"[12]\d{3}[-/]?[01]\d[-/]?[0-3]\d +[0-2]\d$")
         self.time_stamps_suffix = re.compile(r":[0-5]\d")
+        self.extension = re.compile(
+            r"[ \t]*(?:(?:ext|extn|extension)\.?|[xX]|#|;ext=)[ \t]*[0-9]{1,7}(?![0-9])", re.I
+        )
         self.pub_pages = re.compile(r"\d{1,5}-+\d{1,5}\s{0,4}\(\d{1,4}")
         # Dates with dashes or dots, which the matcher's rules above do not catch.
         self.dates = re.compile(
@@ -158,7 +162,7 @@ class PiiDetector:
         pseudonymize: Pseudonymizer | None = None,
         phone_regions: Sequence[str] = P.DEFAULT_PHONE_REGIONS,
         ner_model: str | None = None,
-        ner_batch_size: int = 64,
+        ner_batch_size: int = 256,
     ) -> None:
         if detection not in ("patterns", "ner"):
             raise ValueError(f"detection must be 'patterns' or 'ner', not {detection!r}")
@@ -181,8 +185,13 @@ class PiiDetector:
         self.detection: Detection = detection
         self.pseudonymize = pseudonymize
         self.phone_regions = tuple(phone_regions)
+        self._prefixless: bool | None = None
         self._custom = tuple(
-            (c.entity_type, c.score, re.compile(c.pattern) if isinstance(c.pattern, str) else c.pattern)
+            (
+                c.entity_type,
+                c.score,
+                re.compile(c.pattern) if isinstance(c.pattern, str) else c.pattern,
+            )
             for c in customs
         )
         self._wanted = frozenset(wanted)
@@ -260,6 +269,24 @@ class PiiDetector:
             self._apply(text, findings)
             for text, findings in zip(texts, self.analyze_batch(texts), strict=True)
         ]
+
+    def redact_findings(self, text: str, findings: Sequence[Finding]) -> str:
+        """Replace ``findings`` (non-overlapping, sorted, as from :meth:`analyze`) in ``text``.
+
+        Lets a caller analyze once, inspect or count the findings, then redact.
+        """
+        return self._apply(text, findings)
+
+    def cache_info(self) -> Any:
+        """``functools`` cache statistics (hits, misses, maxsize, currsize), or None."""
+        return None if self._cached is None else self._cached.cache_info()
+
+    def apply(self, text: str, findings: Sequence[Finding]) -> str:
+        """``text`` with ``findings`` (from :meth:`analyze`) replaced, as :meth:`redact` does.
+
+        Lets a caller analyze once and both count the findings and redact.
+        """
+        return self._apply(text, findings)
 
     def clear_cache(self) -> None:
         """Forget memoised findings."""
@@ -394,8 +421,12 @@ class PiiDetector:
                     start, end = m.span()
                     if masked and any(a <= start and end <= b for a, b in masked):
                         continue  # digits of an IBAN-shaped token (valid or not)
-                    if end < len(text) and (text[end].isalnum() or text[end] == "_"):
-                        continue  # digits running into a word: part of an identifier
+                    if (
+                        end < len(text)
+                        and (text[end].isalnum() or text[end] == "_")
+                        and rx.extension.match(text, end) is None
+                    ):
+                        continue  # digits running into a word (not an extension): an id
                     self._classify_num(text, start, end, out)
         if self._filter:
             keep = self._entities
@@ -443,11 +474,13 @@ class PiiDetector:
             candidate = text[start:end]
             if "::" not in candidate and candidate.count(":") != 7:
                 continue
-            end = rx.ipv6_suffix.match(text, end).end()
+            suffix = rx.ipv6_suffix.match(text, end)  # zone id / prefix length; may be empty
+            if suffix is not None:
+                end = suffix.end()
             if end < len(text) and (text[end].isalnum() or text[end] == "_"):
                 continue
             candidate = text[start:end]
-            if V.ip_ok(candidate):
+            if V.ipv6_ok(candidate):
                 out.append((P.IP_ADDRESS, start, end, P.SCORES[P.IP_ADDRESS]))
                 last_end = end
 
@@ -459,9 +492,7 @@ class PiiDetector:
             out.append((P.AWS_ACCESS_KEY, start, end, scores[P.AWS_ACCESS_KEY]))
             near = rx.aws_secret_near.search(text, end, min(len(text), end + P.AWS_SECRET_WINDOW))
             if near is not None:
-                out.append(
-                    (P.AWS_SECRET_KEY, near.start(), near.end(), scores[P.AWS_SECRET_KEY])
-                )
+                out.append((P.AWS_SECRET_KEY, near.start(), near.end(), scores[P.AWS_SECRET_KEY]))
 
     def _secrets(self, text: str, out: list[_Cand]) -> None:
         """``<secret key> = value`` assignments; typed values keep their own type.
@@ -575,32 +606,43 @@ class PiiDetector:
                     s = start + run.index(quad.group())
                     out.append((P.IP_ADDRESS, s, s + len(quad.group()), P.SCORES[P.IP_ADDRESS]))
                 return
-        if not self._num_entities or (len(run) == 10 and rx.dates.fullmatch(run)):
-            return  # nothing wanted, or a bare date (2024-03-15, 15.03.2024)
-        if run.isdigit():
-            self._classify_span(text, [(start, end)], 0, 1, out)
+        if not self._num_entities or len(run) < 7 or (len(run) == 10 and rx.dates.fullmatch(run)):
+            return  # nothing wanted, too short, or a bare date (2024-03-15, 15.03.2024)
+        # Unbalanced brackets around the run belong to the sentence: "(+1 415 555 0132)".
+        if run[-1] == ")" and "(" not in run:
+            run = run[:-1]
+            end -= 1
+        if run[0] == "(" and ")" not in run:
+            run = run[1:]
+            start += 1
+        # One C call splits the run: [lead, digits, sep, digits, ..., digits, trail].
+        pieces = rx.digit_split.split(run)
+        if len(pieces) < 3:
             return
-        groups = [g.span() for g in rx.digit_groups.finditer(text, start, end)]
+        groups = pieces[1::2]
+        seps = pieces[2:-1:2]
+        if self._classify(text, start, end, run, groups, seps, out):
+            return
         n = len(groups)
-        if n == 0 or self._classify_span(text, groups, 0, n, out) or n == 1:
-            return
-        seps = {text[groups[k][1] : groups[k + 1][0]] for k in range(n - 1)}
-        if len(seps) == 1:
-            return  # uniformly separated: one number (e.g. a card failing Luhn), not two
+        if n == 1 or len(set(seps)) == 1:
+            return  # one group, or uniformly separated: one number (a card failing Luhn)
         # Whole run is not one entity: try sub-runs split at single spaces (e.g. a card
         # number followed by its expiry date, two addresses), longest first, left to right.
+        spans: list[tuple[int, int]] = []
+        pos = start + len(pieces[0])
+        for k, group in enumerate(groups):
+            spans.append((pos, pos + len(group)))
+            pos += len(group) + (len(seps[k]) if k < n - 1 else 0)
         i = 0
         while i < n:
-            if i > 0 and text[groups[i - 1][1] : groups[i][0]] != " ":
+            if i > 0 and seps[i - 1] != " ":
                 i += 1
                 continue
             found = False
             for j in range(min(n, i + 8), i, -1):
-                if (i, j) == (0, n):
+                if (i, j) == (0, n) or (j < n and seps[j - 1] != " "):
                     continue
-                if j < n and text[groups[j - 1][1] : groups[j][0]] != " ":
-                    continue
-                if self._classify_sub(text, groups, i, j, out):
+                if self._classify_sub(text, spans, groups, seps, i, j, out):
                     i = j
                     found = True
                     break
@@ -608,125 +650,192 @@ class PiiDetector:
                 i += 1
 
     def _classify_sub(
-        self, text: str, groups: list[tuple[int, int]], i: int, j: int, out: list[_Cand]
+        self,
+        text: str,
+        spans: list[tuple[int, int]],
+        groups: list[str],
+        seps: list[str],
+        i: int,
+        j: int,
+        out: list[_Cand],
     ) -> bool:
+        start = spans[i][0]
+        end = spans[j - 1][1]
         if self._ip and j - i == 4:
-            start, end = groups[i][0], groups[j - 1][1]
             candidate = text[start:end]
             if self._rx.dotted_quad.fullmatch(candidate):
                 if V.ipv4_ok(candidate):
                     out.append((P.IP_ADDRESS, start, end, P.SCORES[P.IP_ADDRESS]))
                     return True
                 return False
-        return self._classify_span(text, groups, i, j, out)
-
-    def _classify_span(
-        self, text: str, groups: list[tuple[int, int]], i: int, j: int, out: list[_Cand]
-    ) -> bool:
-        start = groups[i][0]
-        end = groups[j - 1][1]
-        if start > 0 and text[start - 1] in "+(" and (i == 0 or text[start - 1] == "("):
+        # A "(" right before the first group, or a ")" right after the last, belongs to it.
+        if start > 0 and text[start - 1] == "(":
             start -= 1
-            if text[start] == "(" and start > 0 and text[start - 1] == "+":
+            if start > 0 and text[start - 1] == "+":
                 start -= 1
         if end < len(text) and text[end] == ")" and "(" in text[start:end]:
             end += 1
-        digits = "".join(text[a:b] for a, b in groups[i:j])
+        return self._classify(text, start, end, text[start:end], groups[i:j], seps[i : j - 1], out)
+
+    def _classify(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        candidate: str,
+        groups: list[str],
+        seps: list[str],
+        out: list[_Cand],
+    ) -> bool:
+        """Classify one digit run (``candidate`` = ``text[start:end]``)."""
+        digits = groups[0] if len(groups) == 1 else "".join(groups)
         nd = len(digits)
         if nd < 7 or nd > 19:
             return False
-        seps = [text[groups[k][1] : groups[k + 1][0]] for k in range(i, j - 1)]
         wanted = self._num_entities
         scores = P.SCORES
+        lead = candidate[0]
 
         # US SSN: Presidio "SSN5 (medium)" ddd?dd?dddd with one consistent delimiter, or
         # a bare 9-digit number ("SSN4 (very weak)") when an SSN context word precedes it.
         if nd == 9 and P.US_SSN in wanted:
-            if j - i == 3:
-                lens = (groups[i][1] - groups[i][0], groups[i + 1][1] - groups[i + 1][0])
+            if len(groups) == 3:
                 if (
-                    lens == (3, 2)
+                    len(groups[0]) == 3
+                    and len(groups[1]) == 2
                     and seps[0] == seps[1]
                     and seps[0] in _SSN_SEPARATORS
-                    and text[start] not in "+("
+                    and lead.isdigit()
                 ):
                     if V.ssn_ok(digits):
                         out.append((P.US_SSN, start, end, scores[P.US_SSN]))
                         return True
                     return False
-            elif j - i == 1 and self._context(text, start, P.SSN_CONTEXT) and V.ssn_ok(digits):
+            elif (
+                len(groups) == 1 and self._context(text, start, P.SSN_CONTEXT) and V.ssn_ok(digits)
+            ):
                 out.append((P.US_SSN, start, end, scores[P.US_SSN]))
                 return True
 
         # Credit card: 12-19 digits, one separator kind (space or dash), Luhn. 12-digit
         # (Maestro) numbers also need 4-4-4 grouping or a card context word before them.
-        if nd >= 12 and P.CREDIT_CARD in wanted and text[start].isdigit():
+        if nd >= 12 and P.CREDIT_CARD in wanted and lead.isdigit():
             sep_set = set(seps)
             if (
                 len(sep_set) <= 1
                 and sep_set <= _CARD_SEPARATORS
                 and V.card_ok(digits)
-                and (nd > 12 or j - i == 3 or self._context(text, start, P.CARD_CONTEXT))
+                and (nd > 12 or len(groups) == 3 or self._context(text, start, P.CARD_CONTEXT))
             ):
                 out.append((P.CREDIT_CARD, start, end, scores[P.CREDIT_CARD]))
                 return True
 
-        if P.PHONE_NUMBER in wanted and nd <= 17 and self._phone(text, start, end, digits, seps):
-            out.append((P.PHONE_NUMBER, start, end, scores[P.PHONE_NUMBER]))
-            return True
+        if P.PHONE_NUMBER in wanted and nd <= 17:
+            phone_end = self._phone(text, start, end, candidate, digits, groups, seps)
+            if phone_end:
+                out.append((P.PHONE_NUMBER, start, phone_end, scores[P.PHONE_NUMBER]))
+                return True
         return False
 
-    def _phone(self, text: str, start: int, end: int, digits: str, seps: list[str]) -> bool:
+    def _phone(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        candidate: str,
+        digits: str,
+        groups: list[str],
+        seps: list[str],
+    ) -> int:
+        """End of the phone number (extension included) at ``text[start:end]``, or 0."""
         rx = self._rx
-        candidate = text[start:end]
         international = candidate[0] == "+" or candidate.startswith("(+")
         if not international and digits.startswith("00") and digits[2] != "0":
             international = True
             digits = digits[2:]
         if international:
             if len(digits) < 8 or len(digits) > 15:
-                return False
+                return 0
         elif len(digits) > 12:
-            return False
-        elif digits[0] != "0":
-            # National numbers are written with their trunk prefix 0 (GB, DE, FR, IL, IN)
-            # or are 10-11 digit NANP / Indian / Brazilian numbers; written without any
-            # separator they are 10 digits not starting with 1, or 11 starting with 1.
-            # This drops epoch timestamps, "2024-117"-style references and short numbers
-            # that happen to be valid subscriber numbers in one of the regions.
+            return 0
+        elif digits[0] != "0" and not self._prefixless_regions():
+            # In the default regions national numbers are written with their trunk
+            # prefix 0 (GB, DE, FR, IL, IN) or are 10-11 digit NANP / Indian / Brazilian
+            # numbers; written without any separator they are 10 digits not starting
+            # with 1, or 11 starting with 1. This drops epoch timestamps,
+            # "2024-117"-style references and short numbers that happen to be valid
+            # subscriber numbers in one of the regions. (Skipped when a configured
+            # region, e.g. ES or IT, has no trunk prefix.)
             if len(digits) < 10:
-                return False
-            if not seps and candidate[0] != "(" and not (
-                (len(digits) == 10 and digits[0] != "1") or (len(digits) == 11 and digits[0] == "1")
+                return 0
+            if (
+                not seps
+                and candidate[0] != "("
+                and not (
+                    (len(digits) == 10 and digits[0] != "1")
+                    or (len(digits) == 11 and digits[0] == "1")
+                )
             ):
-                return False
+                return 0
         # Separator shape: no versions or dotted decimals (10.0.19041.1), nothing shaped
         # like an IPv4 address, few single-digit groups, at most one slash.
         if seps:
-            lengths = [len(g) for g in rx.digit_groups.findall(candidate)]
+            singles = 0
+            for group in groups:
+                if len(group) == 1:
+                    singles += 1
+            if singles > 2:
+                return 0
             if "." in seps:
-                if any(n == 1 for n in lengths[1:]):
-                    return False
-                if len(lengths) == 4 and max(lengths) <= 3:
-                    return False
-            if sum(1 for n in lengths if n == 1) > 2:
-                return False
+                if any(len(group) == 1 for group in groups[1:]):
+                    return 0
+                if len(groups) == 4 and max(len(group) for group in groups) <= 3:
+                    return 0
             if candidate.count("/") > 1:
-                return False
-        # phonenumbers PhoneNumberMatcher rules (leniency VALID).
-        if rx.slash_dates.search(candidate) or rx.dates.fullmatch(candidate):
-            return False
-        if rx.time_stamps.search(candidate) and rx.time_stamps_suffix.match(text, end):
-            return False
-        if rx.pub_pages.search(candidate):
-            return False
-        if candidate.count("(") != candidate.count(")") and not candidate.startswith("("):
-            return False
+                return 0
+        # phonenumbers PhoneNumberMatcher rules (leniency VALID); each regex only runs
+        # when the characters it needs are present.
+        if "/" in candidate and rx.slash_dates.search(candidate):
+            return 0
+        if len(candidate) == 10 and rx.dates.fullmatch(candidate):
+            return 0
+        if (
+            " " in candidate
+            and rx.time_stamps.search(candidate)
+            and rx.time_stamps_suffix.match(text, end)
+        ):
+            return 0
+        has_paren = "(" in candidate
+        if has_paren and "-" in candidate and rx.pub_pages.search(candidate):
+            return 0
+        if (
+            (has_paren or ")" in candidate)
+            and candidate.count("(") != candidate.count(")")
+            and not candidate.startswith("(")
+        ):
+            return 0
         if start > 0 and candidate[0] not in "+(" and _phone_neighbour_bad(text[start - 1]):
-            return False
-        if end < len(text) and _phone_neighbour_bad(text[end]):
-            return False
-        return V.phone_validator()(digits, international, self.phone_regions)
+            return 0
+        # An extension ("x4688", " ext. 12", "#3") belongs to the number, as in
+        # phonenumbers' matcher; otherwise a letter right after it disqualifies it.
+        stop = end
+        if (stop < len(text) and not text[stop].isspace()) or (
+            stop + 1 < len(text) and text[stop + 1] in "eExX#"
+        ):
+            extension = rx.extension.match(text, end)
+            if extension is not None:
+                stop = extension.end()
+        if stop < len(text) and _phone_neighbour_bad(text[stop]):
+            return 0
+        if not V.phone_validator()(digits, international, self.phone_regions):
+            return 0
+        return stop
+
+    def _prefixless_regions(self) -> bool:
+        prefixless = self._prefixless
+        if prefixless is None:
+            prefixless = self._prefixless = V.has_prefixless_region(self.phone_regions)
+        return prefixless
 
     @staticmethod
     def _context(text: str, start: int, words: tuple[str, ...]) -> bool:

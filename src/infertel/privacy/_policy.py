@@ -72,6 +72,9 @@ class PrivacyPolicy(BaseModel):
     segment_limit: int = Field(100, ge=1, le=10_000)
     # Per-record scrubbing budget: past it the record's payload is replaced by a marker.
     redaction_timeout_s: float = Field(0.25, gt=0, le=30)
+    # Redact long payload strings in a child process, so detection does not compete with
+    # serving threads for the interpreter lock: "auto" does so on machines with 2+ cores.
+    redaction_process: Literal["auto", "on", "off"] = "auto"
     # Strings longer than this are cut before detection (and marked as cut).
     max_text_length: int = Field(20_000, ge=100)
     # Attribute keys whose values infertel generates itself (ids, digests): not scanned.

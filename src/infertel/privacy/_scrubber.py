@@ -10,13 +10,15 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import os
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from infertel.privacy._markers import split_markers
+from infertel.privacy._offload import OFFLOAD_MIN_CHARS, RedactionProcess
 from infertel.privacy._policy import PrivacyPolicy
 from infertel.privacy._pseudonym import Pseudonymizer
 
@@ -73,6 +75,11 @@ class Scrubber:
         self._entities: collections.Counter[str] = collections.Counter()
         self._failures = 0
         self._clean: dict[tuple[int, int], None] = {}
+        # Answers from the redaction child for the batch being built (worker thread only).
+        self._preloaded: dict[str, tuple[str, list[str]]] = {}
+        self._offload: RedactionProcess | None = None
+        if policy.redaction and _use_process(policy):
+            self._offload = RedactionProcess(policy, policy.key_bytes())
 
     # ----------------------------------------------------------------- counters
     def entity_counts(self) -> dict[str, int]:
@@ -169,9 +176,17 @@ class Scrubber:
     def _redact(self, text: str, context: ScrubContext) -> str:
         if not text:
             return text
+        preloaded = self._preloaded.get(text)
+        if preloaded is not None:
+            redacted, entity_types = preloaded
+            if entity_types:
+                context.redactions += len(entity_types)
+                with self._count_lock:
+                    self._entities.update(entity_types)
+            return redacted
         detector = self.detector
         findings = detector.analyze(text)
-        redacted = detector._apply(text, findings)
+        redacted = detector.apply(text, findings)
         if findings:
             context.redactions += len(findings)
             with self._count_lock:
@@ -221,8 +236,56 @@ class Scrubber:
                 )
         return out
 
+    # ----------------------------------------------------------------- off-process batches
+    def preload(self, values: Iterable[Any], budget_s: float) -> None:
+        """Redact the long strings inside ``values`` in the child process, in one round trip.
+
+        The answers serve the next scrubbing calls (see :meth:`release`). If the child fails,
+        nothing is preloaded and those strings are scrubbed here instead: slower, still safe.
+        """
+        offload = self._offload
+        if offload is None:
+            return
+        texts: dict[str, None] = {}
+        for value in values:
+            _long_strings(value, texts, 0)
+        clean = self._clean
+        pending = [t for t in texts if (hash(t), len(t)) not in clean]
+        if not pending:
+            return
+        answers = offload.redact_many(pending, budget_s)
+        if answers is not None:
+            self._preloaded = dict(zip(pending, answers, strict=True))
+
+    def release(self) -> None:
+        """Forget the preloaded answers once the batch is built (they hold raw text)."""
+        self._preloaded = {}
+
+    def close(self) -> None:
+        if self._offload is not None:
+            self._offload.close()
+
     def pseudonym(self, kind: str, value: Any) -> str:
         return self.pseudonymizer.token(kind, str(value))
+
+
+def _use_process(policy: PrivacyPolicy) -> bool:
+    if policy.redaction_process == "auto":
+        return (os.cpu_count() or 1) >= 2
+    return policy.redaction_process == "on"
+
+
+def _long_strings(value: Any, out: dict[str, None], depth: int) -> None:
+    if isinstance(value, str):
+        if len(value) >= OFFLOAD_MIN_CHARS:
+            out[value] = None
+    elif depth < _MAX_DEPTH:
+        if isinstance(value, dict):
+            for item in value.values():
+                _long_strings(item, out, depth + 1)
+        elif isinstance(value, list):
+            for item in value:
+                _long_strings(item, out, depth + 1)
 
 
 def _alternate(n: int) -> list[bool]:
