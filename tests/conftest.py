@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import infertel
-from infertel import _runtime
+from infertel import _state
 
 _ENV_VARS = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -30,7 +30,7 @@ def _isolated_telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     yield
     infertel.shutdown(timeout=5.0)
-    _runtime._current = None
+    _state.current = None
 
 
 @pytest.fixture

@@ -1,11 +1,22 @@
-"""infertel: privacy-aware OpenTelemetry telemetry for machine-learning inference."""
+"""infertel: privacy-aware OpenTelemetry telemetry for machine-learning inference.
 
-from infertel._api import configure, get_logger, shutdown
+Importing infertel and decorating functions stays light: the OpenTelemetry SDK, pydantic models
+and exporters load when first used (``configure()``, ``ModelInfo``, ``PrivacyPolicy``...).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from infertel._decorator import traced_inference
-from infertel._provenance import ModelInfo
-from infertel._runtime import Telemetry
 from infertel._version import VERSION as __version__
-from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
+
+if TYPE_CHECKING:
+    from infertel._api import configure, get_logger, shutdown
+    from infertel._provenance import ModelInfo
+    from infertel._runtime import Telemetry
+    from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
 
 __all__ = [
     "ModelInfo",
@@ -18,3 +29,27 @@ __all__ = [
     "shutdown",
     "traced_inference",
 ]
+
+# Public name -> the private module that defines it, imported on first access (PEP 562).
+_LAZY = {
+    "configure": "infertel._api",
+    "get_logger": "infertel._api",
+    "shutdown": "infertel._api",
+    "ModelInfo": "infertel._provenance",
+    "Telemetry": "infertel._runtime",
+    "PrivacyPolicy": "infertel.privacy._policy",
+    "RecognizerSpec": "infertel.privacy._policy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'infertel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from infertel import _runtime
+from infertel import _runtime, _state
 from infertel._provenance import ModelInfo
 from infertel._runtime import Telemetry
 from infertel.config import ExporterName, OtlpProtocol, Ring, resolve_settings
 from infertel.privacy._policy import PrivacyPolicy
-from infertel.signals.logs import make_structlog_logger
+from infertel.signals._structlog import make_structlog_logger
 
 
 def configure(
@@ -74,7 +74,7 @@ def get_logger(name: str | None = None, **initial: Any) -> Any:
     It may be created before ``configure()``: events go to whichever Telemetry is the process
     default when they are logged (and are discarded while there is none).
     """
-    return make_structlog_logger(_runtime.submit_log, name, **initial)
+    return make_structlog_logger(_state.submit_log, name, **initial)
 
 
 def shutdown(timeout: float = 5.0) -> bool:

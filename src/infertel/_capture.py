@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Final, get_args
 
-from infertel.config import Action
+from infertel._types import Action
 
 WHOLE_RESULT: Final = "return"
 _MISSING: Final = object()

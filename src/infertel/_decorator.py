@@ -13,13 +13,13 @@ import functools
 import inspect
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
-from typing import Any, ParamSpec, TypeVar, cast, get_args, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, get_args, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
-from infertel import _runtime
+from infertel import _state
 from infertel import conventions as c
 from infertel._capture import (
     FieldGetter,
@@ -30,9 +30,12 @@ from infertel._capture import (
     snapshot,
     undeclared_inputs,
 )
-from infertel._provenance import ModelInfo
 from infertel._record import InferenceRecord
-from infertel.config import Ring
+from infertel._types import Ring
+
+if TYPE_CHECKING:
+    from infertel._provenance import ModelInfo
+    from infertel._runtime import Telemetry
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -139,7 +142,7 @@ def _span_context_factory() -> Callable[[int, int, TraceFlags, TraceState], Span
 _new_span_context = _span_context_factory()
 
 
-def _begin(telemetry: _runtime.Telemetry, spec: CallSpec, args: tuple[Any, ...],
+def _begin(telemetry: Telemetry, spec: CallSpec, args: tuple[Any, ...],
            kwargs: Mapping[str, Any]) -> InferenceRecord | None:
     try:
         parent_context = otel_context.get_current()
@@ -181,7 +184,7 @@ def _begin(telemetry: _runtime.Telemetry, spec: CallSpec, args: tuple[Any, ...],
         return None
 
 
-def _call_segment(telemetry: _runtime.Telemetry, segment: Callable[..., Any],
+def _call_segment(telemetry: Telemetry, segment: Callable[..., Any],
                   args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str | None:
     try:
         value = segment(*args, **kwargs)
@@ -230,10 +233,10 @@ def _finish(record: InferenceRecord, outcome: str, result: Any = None,
     telemetry.worker.submit(record)
 
 
-def _safe_internal_error(telemetry: _runtime.Telemetry, error: BaseException) -> None:
+def _safe_internal_error(telemetry: Telemetry, error: BaseException) -> None:
     try:
         telemetry.internal_error(error)
-    except _runtime.InternalError:
+    except _state.InternalError:
         if telemetry.settings.raise_internal_errors:
             raise
 
@@ -242,7 +245,7 @@ def _safe_internal_error(telemetry: _runtime.Telemetry, error: BaseException) ->
 def _wrap_sync(fn: Callable[P, R], spec: CallSpec) -> Callable[P, R]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        telemetry = _runtime._current
+        telemetry = _state.current
         if telemetry is None or not telemetry.enabled:
             return fn(*args, **kwargs)
         record = _begin(telemetry, spec, args, kwargs)
@@ -262,7 +265,7 @@ def _wrap_sync(fn: Callable[P, R], spec: CallSpec) -> Callable[P, R]:
 def _wrap_async(fn: Callable[P, Awaitable[R]], spec: CallSpec) -> Callable[P, Awaitable[R]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        telemetry = _runtime._current
+        telemetry = _state.current
         if telemetry is None or not telemetry.enabled:
             return await fn(*args, **kwargs)
         record = _begin(telemetry, spec, args, kwargs)
@@ -313,7 +316,7 @@ def _wrap_generator(fn: Callable[P, Generator[Any, Any, Any]],
                     spec: CallSpec) -> Callable[P, Generator[Any, Any, Any]]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Generator[Any, Any, Any]:
-        telemetry = _runtime._current
+        telemetry = _state.current
         if telemetry is not None and not telemetry.enabled:
             telemetry = None
         record = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
@@ -367,7 +370,7 @@ def _wrap_async_generator(fn: Callable[P, AsyncGenerator[Any, Any]],
                           spec: CallSpec) -> Callable[P, AsyncGenerator[Any, Any]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[Any, Any]:
-        telemetry = _runtime._current
+        telemetry = _state.current
         if telemetry is not None and not telemetry.enabled:
             telemetry = None
         record = _begin(telemetry, spec, args, kwargs) if telemetry is not None else None
@@ -473,8 +476,11 @@ def traced_inference(
         raise ValueError(f"ring must be one of {sorted(_VALID_RINGS)}, not {ring!r}")
     if segment is not None and not isinstance(segment, str) and not callable(segment):
         raise TypeError("segment must be a string, a callable or None")
-    if model is not None and not isinstance(model, ModelInfo):
-        raise TypeError("model must be an infertel.ModelInfo")
+    if model is not None:
+        from infertel._provenance import ModelInfo  # pydantic: loaded only when used
+
+        if not isinstance(model, ModelInfo):
+            raise TypeError("model must be an infertel.ModelInfo")
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         if not callable(func):

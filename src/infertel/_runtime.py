@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.sampling import DEFAULT_ON, Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
 
+from infertel import _state
 from infertel import conventions as c
 from infertel._provenance import ModelInfo
 from infertel._record import InferenceRecord, LogEvent
@@ -41,23 +42,19 @@ from infertel.privacy._exporters import ScrubbingLogExporter, ScrubbingSpanExpor
 from infertel.privacy._policy import PrivacyPolicy
 from infertel.privacy._scrubber import REDACTION_FAILED, Scrubber, ScrubContext
 from infertel.signals._attributes import call_attributes, metric_segment, payload_attributes
-from infertel.signals.logs import LogBuilder, make_structlog_logger
+from infertel.signals._structlog import make_structlog_logger
+from infertel.signals.logs import LogBuilder
 from infertel.signals.metrics import InferenceMetrics, metric_attributes, register_self_metrics
 from infertel.signals.traces import SpanBuilder
 
 _log = logging.getLogger("infertel")
 
-_current: Telemetry | None = None
 _RESOURCE_BUDGET_S = 5.0
 
 
 def current() -> Telemetry | None:
     """The process default Telemetry, or None before ``configure()``."""
-    return _current
-
-
-class InternalError(RuntimeError):
-    """An SDK-internal failure, raised only when ``raise_internal_errors`` is on (tests)."""
+    return _state.current
 
 
 class Telemetry:
@@ -171,7 +168,7 @@ class Telemetry:
             _log.warning("infertel internal error (telemetry continues): %r", error,
                          exc_info=error)
         if reraise and self.settings.raise_internal_errors:
-            raise InternalError(f"infertel internal error: {error!r}") from error
+            raise _state.InternalError(f"infertel internal error: {error!r}") from error
 
     def callback_error(self, error: BaseException) -> None:
         """A user-supplied callback (a segment function) failed: counted, logged once, never
@@ -290,7 +287,7 @@ class Telemetry:
         if metrics:
             done = self.meter_provider.force_flush(_ms_left(deadline)) and done
         if self.settings.raise_internal_errors and self._first_internal_error is not None:
-            raise InternalError("infertel internal error") from self._first_internal_error
+            raise _state.InternalError("infertel internal error") from self._first_internal_error
         return done
 
     def shutdown(self, timeout: float = 5.0) -> bool:
@@ -299,13 +296,12 @@ class Telemetry:
         The work runs on a helper thread; at the deadline this returns False and the
         remainder is abandoned (the helper is a daemon thread, so it cannot hold the process).
         """
-        global _current
         if self._closed:
             return True
         self._closed = True
         self.enabled = False
-        if _current is self:
-            _current = None
+        if _state.current is self:
+            _state.current = None
         deadline = time.monotonic() + max(0.0, timeout)
 
         def remaining() -> float:
@@ -387,9 +383,8 @@ def _resource(settings: Settings, model: ModelInfo | None) -> Resource:
 
 def install(telemetry: Telemetry) -> None:
     """Make ``telemetry`` the process default, replacing (and shutting down) the previous one."""
-    global _current
-    previous = _current
-    _current = telemetry
+    previous = _state.current
+    _state.current = telemetry
     if previous is not None and previous is not telemetry:
         previous.shutdown(timeout=2.0)
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
@@ -408,7 +403,7 @@ class _ForwardingTracer(trace.Tracer):
         self._cached: tuple[TracerProvider | None, trace.Tracer] | None = None
 
     def _target(self) -> trace.Tracer:
-        telemetry = _current
+        telemetry = _state.current
         provider = telemetry.tracer_provider if telemetry is not None else None
         cached = self._cached
         if cached is not None and cached[0] is provider:
@@ -438,25 +433,18 @@ class _ForwardingTracerProvider(trace.TracerProvider):
 
 def shutdown(timeout: float = 5.0) -> bool:
     """Shut the process default down within ``timeout`` seconds (True if it finished in time)."""
-    telemetry = _current
+    telemetry = _state.current
     return telemetry.shutdown(timeout) if telemetry is not None else True
 
 
-def submit_log(event: LogEvent) -> object:
-    telemetry = _current
-    if telemetry is not None and telemetry.enabled:
-        return telemetry.worker.submit(event)
-    return False
-
-
 def _shutdown_at_exit() -> None:
-    telemetry = _current
+    telemetry = _state.current
     if telemetry is not None:
         telemetry.shutdown(timeout=telemetry.settings.export_timeout_s)
 
 
 def _reset_in_child() -> None:
-    telemetry = _current
+    telemetry = _state.current
     if telemetry is not None:
         telemetry._after_fork_in_child()
 

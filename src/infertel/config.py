@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ExporterName = Literal["otlp", "local", "console", "none"]
-OtlpProtocol = Literal["grpc", "http/protobuf"]
-Ring = Literal["stable", "canary", "shadow"]
-# What to do with a declared input/output field (see PrivacyPolicy for how each behaves).
-Action = Literal["keep", "drop", "hash", "redact", "bucket", "truncate"]
+from infertel._types import Action, ExporterName, OtlpProtocol, Ring
+
+__all__ = ["DEFAULT_LOCAL_DIR", "Action", "ExporterName", "OtlpProtocol", "Ring", "Settings",
+           "resolve_settings"]
 
 DEFAULT_LOCAL_DIR = "infertel-data"
 

@@ -22,7 +22,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from infertel import _runtime
+from infertel import _state
 from infertel._provenance import ModelInfo
 from infertel._runtime import Telemetry
 from infertel.config import resolve_settings
@@ -79,10 +79,10 @@ def capture_telemetry(*, model: ModelInfo | None = None, privacy: PrivacyPolicy 
     metrics = InMemoryMetricReader()
     telemetry = Telemetry(resolved, model, privacy=privacy, exporters=Exporters(spans, logs, None),
                           metric_readers=[metrics])
-    previous = _runtime._current
-    _runtime._current = telemetry
+    previous = _state.current
+    _state.current = telemetry
     try:
         yield CapturedTelemetry(telemetry, spans, logs, metrics)
     finally:
         telemetry.shutdown(timeout=5.0)
-        _runtime._current = previous
+        _state.current = previous

@@ -9,7 +9,6 @@ from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricExport
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from infertel.config import Settings
-from infertel.export._local import LocalLogExporter, LocalMetricExporter, LocalSpanExporter
 
 
 @dataclass(frozen=True)
@@ -26,6 +25,14 @@ def build_exporters(settings: Settings) -> Exporters:
     if name == "console":
         return Exporters(ConsoleSpanExporter(), ConsoleLogRecordExporter(), ConsoleMetricExporter())
     if name == "local":
+        # Imported here: the OTLP-JSON encoders (protobuf's JSON mapping) are only needed
+        # when the local store is in use.
+        from infertel.export._local import (
+            LocalLogExporter,
+            LocalMetricExporter,
+            LocalSpanExporter,
+        )
+
         directory, size = settings.local_dir, settings.local_max_bytes
         return Exporters(
             LocalSpanExporter(directory, size),

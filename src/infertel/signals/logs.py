@@ -9,13 +9,9 @@ is no second queue whose overflow would go uncounted.
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import structlog
-from opentelemetry import trace
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
@@ -142,38 +138,3 @@ def _log_value(value: Any) -> Any:
     if isinstance(value, BaseException):
         return exception_type_name(value)
     return f"<{type(value).__name__}>"
-
-
-def make_structlog_logger(submit: Callable[[LogEvent], object], name: str | None,
-                          **initial: Any) -> Any:
-    """A structlog logger whose events go to ``submit`` (the background worker), never to I/O.
-
-    It does not touch structlog's global configuration, so an application's own structlog set-up
-    keeps working beside it.
-    """
-
-    def hand_off(_logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
-        if event_dict.get("exc_info") is True:  # log.exception(...): keep the exception object
-            event_dict["exc_info"] = sys.exc_info()[1]
-        span_context = trace.get_current_span().get_span_context()
-        submit(
-            LogEvent(
-                dict(event_dict),
-                method,
-                time.time_ns(),
-                span_context.trace_id,
-                span_context.span_id,
-                span_context.trace_flags.sampled,
-            )
-        )
-        raise structlog.DropEvent
-
-    processors: list[Any] = [hand_off]
-    if name:
-        initial.setdefault("logger.name", name)
-    return structlog.wrap_logger(
-        None,
-        processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(0),
-        **initial,
-    )
