@@ -16,9 +16,6 @@ if TYPE_CHECKING:
 class InferenceRecord:
     __slots__ = (
         "batch_size",
-        "telemetry",
-        "token",
-        "trace_state",
         "end_ns",
         "exception",
         "first_item_ns",
@@ -33,7 +30,10 @@ class InferenceRecord:
         "span_id",
         "spec",
         "start_ns",
+        "telemetry",
+        "token",
         "trace_id",
+        "trace_state",
     )
 
     def __init__(self, telemetry: Telemetry, spec: CallSpec, trace_id: int, span_id: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from infertel.cli import demo, query, scan
+from infertel.cli import collector, demo, doctor, query, scan
 
 app = typer.Typer(
     name="infertel",
@@ -16,6 +16,8 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("query")(query.query)
 app.command("scan")(scan.scan)
+app.command("doctor")(doctor.doctor)
+app.add_typer(collector.app, name="collector")
 
 
 def main() -> None:

@@ -1,0 +1,13 @@
+"""rotel processor: infertel's own scrubber as the collector's (second) privacy layer.
+
+Scrubs span names, attributes, events (exception messages and stack text), links and status
+messages; log bodies, attributes and event names; cuts metric data-point attributes to
+infertel's metric allowlist. Fails closed per record, and never raises into rotel (an exception
+escaping a processor stops the agent). rotel's embedded Python must be able to import infertel:
+put the folder holding it and its dependencies on PYTHONPATH (``infertel collector start``
+does). Name it first on each pipeline, before the exporting processor.
+"""
+
+from infertel._rotel import scrub_processor
+
+process_spans, process_logs, process_metrics = scrub_processor()

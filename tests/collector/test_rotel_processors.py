@@ -1,0 +1,180 @@
+"""infertel's rotel processors without rotel: its ``rotel_sdk`` objects are faked.
+
+The integration tests run the processors inside real rotel; these pin down what is hard to
+provoke there: failing closed when scrubbing raises, never letting an exception reach rotel
+(which panics on one), and the OTLP/JSON the file sink writes being what the store reader reads.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from infertel import _rotel
+from infertel import conventions as c
+from infertel._store import log_rows, span_rows
+from infertel.privacy._scrubber import REDACTION_FAILED
+
+TRACE_ID = bytes.fromhex("4bf92f3577b34da6a3ce929d0e0e4736")
+SPAN_ID = bytes.fromhex("00f067aa0ba902b7")
+
+
+class AnyValue:
+    def __init__(self, value: Any = None) -> None:
+        self.value = "" if value is None else value  # as rotel reads None back
+
+
+class KeyValue:
+    def __init__(self, key: str, value: AnyValue) -> None:
+        self.key = key
+        self.value = value
+
+
+class KeyValueList(list):
+    pass
+
+
+class ArrayValue(list):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def fake_rotel_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    common = types.ModuleType("rotel_sdk.open_telemetry.common.v1")
+    for cls in (AnyValue, KeyValue, KeyValueList, ArrayValue):
+        setattr(common, cls.__name__, cls)
+    for name in ("rotel_sdk", "rotel_sdk.open_telemetry", "rotel_sdk.open_telemetry.common"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "rotel_sdk.open_telemetry.common.v1", common)
+
+
+def _kv(key: str, value: Any) -> KeyValue:
+    return KeyValue(key, AnyValue(value))
+
+
+def _resource_spans() -> SimpleNamespace:
+    event = SimpleNamespace(name="exception", time_unix_nano=2_000, dropped_attributes_count=0,
+                            attributes=[_kv(c.EXCEPTION_MESSAGE, "no card for jane@example.com"),
+                                        _kv(c.EXCEPTION_TYPE, "ValueError")])
+    span = SimpleNamespace(
+        trace_id=TRACE_ID, span_id=SPAN_ID, parent_span_id=b"", trace_state="", flags=256,
+        name="predict", kind=1, start_time_unix_nano=1_000_000, end_time_unix_nano=3_000_000,
+        attributes=[_kv(c.INFERENCE_ID, "00f067aa0ba902b7"), _kv(c.BATCH_SIZE, 3),
+                    _kv("ml.input.req.note", "mail jane@example.com"),
+                    _kv("ml.input.req.secret", KeyValueList([_kv("password", "hunter2")]))],
+        dropped_attributes_count=0, events=[event], dropped_events_count=0, links=[],
+        dropped_links_count=0,
+        status=SimpleNamespace(code=2, message="ValueError: no card for jane@example.com"))
+    return SimpleNamespace(
+        resource=SimpleNamespace(attributes=[_kv(c.SERVICE_NAME, "svc")],
+                                 dropped_attributes_count=0),
+        scope_spans=[SimpleNamespace(scope=SimpleNamespace(name="infertel", version="0.1",
+                                                           attributes=[]),
+                                     spans=[span], schema_url="")],
+        schema_url="")
+
+
+def _resource_logs() -> SimpleNamespace:
+    record = SimpleNamespace(
+        time_unix_nano=5_000, observed_time_unix_nano=6_000, severity_number=9,
+        severity_text="INFO", body=AnyValue(KeyValueList([_kv("event", "call +1 415 555 0100")])),
+        attributes=[_kv("email", "jane@example.com"), _kv(c.INFERENCE_OUTCOME, "success")],
+        dropped_attributes_count=0, flags=1, trace_id=TRACE_ID, span_id=SPAN_ID,
+        event_name="inference")
+    return SimpleNamespace(resource=None, schema_url="",
+                           scope_logs=[SimpleNamespace(scope=None, log_records=[record],
+                                                       schema_url="")])
+
+
+def test_scrubs_spans_and_encodes_what_the_store_reads() -> None:
+    batch = _resource_spans()
+    _rotel.RotelScrubber().spans(batch)
+    [row] = span_rows(_rotel.resource_spans_to_json(batch))
+    assert row["trace_id"] == TRACE_ID.hex()
+    assert row["span_id"] == SPAN_ID.hex()
+    assert row["parent_span_id"] is None
+    assert row["status"] == "error"
+    assert row["duration_ms"] == 2.0
+    assert row["service"] == "svc"
+    assert row["attributes"]["ml.input.req.note"] == "mail <EMAIL_ADDRESS>"
+    assert row["attributes"]["ml.input.req.secret"] == {"password": "<SECRET>"}
+    assert row["attributes"][c.BATCH_SIZE] == 3
+    assert row["status_message"] == "ValueError: no card for <EMAIL_ADDRESS>"
+    [event] = row["events"]
+    assert event["attributes"][c.EXCEPTION_MESSAGE] == "no card for <EMAIL_ADDRESS>"
+
+
+def test_scrubs_logs_and_encodes_what_the_store_reads() -> None:
+    batch = _resource_logs()
+    _rotel.RotelScrubber().logs(batch)
+    [row] = log_rows(_rotel.resource_logs_to_json(batch))
+    assert row["trace_id"] == TRACE_ID.hex()
+    assert row["body"] == {"event": "call <PHONE_NUMBER>"}
+    assert row["attributes"] == {"email": "<EMAIL_ADDRESS>", c.INFERENCE_OUTCOME: "success"}
+    assert row["event_name"] == "inference"
+    assert row["severity"] == "INFO"
+
+
+def test_a_span_whose_scrubbing_fails_leaves_with_markers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    scrubber = _rotel.RotelScrubber()
+
+    def broken(*args: object) -> str:
+        raise RuntimeError("detector broke")
+
+    monkeypatch.setattr(scrubber.scrubber, "text", broken)
+    batch = _resource_spans()
+    scrubber.spans(batch)
+    [span] = batch.scope_spans[0].spans
+    assert span.name == REDACTION_FAILED
+    assert span.events == []
+    assert span.status.message == REDACTION_FAILED
+    kept = _rotel.attributes_to_dict(span.attributes)
+    assert kept == {c.INFERENCE_ID: "00f067aa0ba902b7", c.BATCH_SIZE: 3,
+                    c.REDACTION_FAILED: True}
+    assert scrubber.scrubber.failures() == 2  # the span, and the resource (service.name)
+    assert _rotel.attributes_to_dict(batch.resource.attributes) == {c.REDACTION_FAILED: True}
+
+
+def test_nothing_escapes_into_rotel() -> None:
+    scrubber = _rotel.RotelScrubber()
+    before = _rotel.failures().get("test.spans", 0)
+
+    def explode(batch: Any) -> None:
+        raise RuntimeError("unexpected rotel object")
+
+    guarded = _rotel._never_raise("test.spans", explode, scrubber.drop_spans)
+    batch = _resource_spans()
+    guarded(batch)  # must not raise: rotel 0.0.1a15 panics and exits on an exception
+    assert batch.scope_spans[0].spans == []  # last resort: the batch does not leave
+    assert _rotel.failures()["test.spans"] == before + 1
+
+
+def test_metric_points_keep_only_allowlisted_attributes() -> None:
+    point = SimpleNamespace(
+        attributes=[_kv(c.DEPLOYMENT_RING, "canary"), _kv(c.SEGMENT, "jane@example.com"),
+                    _kv("ml.input.req.note", "free text"), _kv(c.INFERENCE_ID, "abc")],
+        start_time_unix_nano=1, time_unix_nano=2, flags=0, exemplars=[],
+        value=None)
+
+    class MetricDataSum:  # rotel's complex enum: data[0] is the Sum
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getitem__(self, index: int) -> Any:
+            return self.inner
+
+    MetricDataSum.__name__ = "MetricData_Sum"
+    metric = SimpleNamespace(name="ml.inference.requests", description="", unit="", metadata=[],
+                             data=MetricDataSum(SimpleNamespace(data_points=[point],
+                                                                aggregation_temporality=2,
+                                                                is_monotonic=True)))
+    batch = SimpleNamespace(resource=None, schema_url="", scope_metrics=[
+        SimpleNamespace(scope=None, metrics=[metric], schema_url="")])
+    _rotel.RotelScrubber().metrics(batch)
+    assert _rotel.attributes_to_dict(point.attributes) == {
+        c.DEPLOYMENT_RING: "canary", c.SEGMENT: "<EMAIL_ADDRESS>"}
