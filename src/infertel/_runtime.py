@@ -353,7 +353,7 @@ def _run_with_deadline(step: Callable[[], object], timeout: float) -> bool:
 def _extra_provenance(model: ModelInfo) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if model.library_versions:
-        extra["ml.model.library_versions"] = dict(model.library_versions)
+        extra[c.MODEL_LIBRARY_VERSIONS] = dict(model.library_versions)
     return extra
 
 

@@ -30,6 +30,7 @@ MODEL_ARTIFACT_DIGEST: Final = "ml.model.artifact.digest"
 MODEL_FRAMEWORK: Final = "ml.model.framework"
 MODEL_FRAMEWORK_VERSION: Final = "ml.model.framework.version"
 MODEL_PARAMS_HASH: Final = "ml.model.params.hash"
+MODEL_LIBRARY_VERSIONS: Final = "ml.model.library_versions"
 DATASET_VERSION: Final = "ml.dataset.version"
 CODE_VERSION: Final = "ml.code.version"
 
@@ -126,3 +127,5 @@ EVENT_INFERENCE: Final = "inference"
 EVENT_DEPLOYMENT: Final = "ml.deployment"
 
 INSTRUMENTATION_SCOPE: Final = "infertel"
+# Set on records from infertel.get_logger(name).
+LOGGER_NAME: Final = "logger.name"

@@ -90,3 +90,14 @@ def test_store_written_by_the_sdk_scans_clean(tmp_path: Path) -> None:
     report = scan_store(tmp_path, PiiDetector())
     assert report.clean, report.rows()
     assert report.strings_scanned > 20
+
+
+def test_safe_keys_inside_a_log_body_are_not_scanned() -> None:
+    """The ml.deployment event carries digests in its body; they are ids, not text."""
+    digest = "sha256:" + "4155552671" * 6
+    document = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"kvlistValue": {
+        "values": [{"key": "ml.model.artifact.digest", "value": {"stringValue": digest}},
+                   {"key": "note", "value": {"stringValue": "free text"}}]}}}]}]}]}
+    texts = [text for _, text in document_strings("logs", document)]
+    assert digest not in texts
+    assert "free text" in texts

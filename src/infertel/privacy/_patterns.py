@@ -1,12 +1,12 @@
 """Regular expressions and tables for the pattern PII detector.
 
-Everything here is plain data: compiled lazily by :mod:`infertel.privacy._detector`.
+Everything here is plain data, compiled on first use by :mod:`infertel.privacy._detector`.
 
 The entity logic mirrors Presidio's predefined recognizers (presidio-analyzer 2.2.x,
 ``presidio_analyzer/predefined_recognizers``); each block cites the recognizer it follows.
 Presidio runs one regex per recognizer over the whole text (and python-phonenumbers'
-matcher once per region); here a single alternation finds candidate spans in one pass and
-only those candidates are validated.
+matcher once per region); here each entity family has one candidate regex, run only when
+a cheap substring test says the text can hold it, and only candidates are validated.
 """
 
 from __future__ import annotations

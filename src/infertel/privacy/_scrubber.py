@@ -203,7 +203,9 @@ class Scrubber:
         if depth >= _MAX_DEPTH:
             return REDACTION_FAILED
         if isinstance(value, Mapping):
-            return {self.text(str(k), context): self._field(str(k), v, context, depth + 1)
+            safe = self.policy.safe_keys
+            return {self.text(str(k), context):
+                    v if k in safe else self._field(str(k), v, context, depth + 1)
                     for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(v, context, depth + 1) for v in value]

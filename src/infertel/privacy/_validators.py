@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from infertel.privacy._patterns import (
@@ -47,8 +47,9 @@ def card_ok(digits: str) -> bool:
 
     Presidio's pattern accepts issuer prefixes 4, 5[0-5], 6, 1 and 3 and rejects a bare
     13-digit number starting with 1 (``(?!1\\d{12}(?!\\d))``). Also accepted here:
-    Mastercard's 2-series (2221-2720, issued since 2017), Maestro's 50 and 56-58 ranges
-    and 12-digit Maestro numbers, all of which Presidio's pattern misses.
+    Mastercard's 2-series (2221-2720, issued since 2017), 15-digit JCB 2131, Maestro's
+    50 and 56-58 ranges and 12-digit Maestro numbers, all of which Presidio's pattern
+    misses.
     """
     n = len(digits)
     if n < 12 or n > 19:
@@ -60,7 +61,8 @@ def card_ok(digits: str) -> bool:
         if n == 13:
             return False
     elif first == "2":
-        if not 2221 <= int(digits[:4]) <= 2720:
+        # Mastercard 2-series, or a legacy 15-digit JCB (2131).
+        if not (2221 <= int(digits[:4]) <= 2720 or (n == 15 and digits.startswith("2131"))):
             return False
     elif first not in "3456":
         return False
@@ -92,7 +94,7 @@ _BBAN_PART = re.compile(r"(\d+)([nac])")
 _BBAN_CLASS = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Z0-9]"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _iban_format(country: str) -> tuple[int, re.Pattern[str]] | None:
     spec = IBAN_BBAN.get(country)
     if spec is None:
@@ -134,9 +136,18 @@ def ipv4_ok(candidate: str) -> bool:
     what ``ipaddress.ip_interface`` accepts."""
     address, _, prefix = candidate.partition("/")
     for octet in address.split("."):
-        if len(octet) > 1 and octet[0] == "0" or int(octet) > 255:
+        if (len(octet) > 1 and octet[0] == "0") or int(octet) > 255:
             return False
     return not prefix or int(prefix) <= 32
+
+
+def ipv6_ok(candidate: str) -> bool:
+    """Whether ``candidate`` parses as an IPv6 address / interface (zone id allowed)."""
+    try:
+        ipaddress.IPv6Interface(candidate)
+    except ValueError:
+        return False
+    return True
 
 
 def ip_ok(candidate: str) -> bool:
@@ -251,17 +262,28 @@ _TYPE_FIELDS = (
 
 
 class _Region:
-    __slots__ = ("cc", "general", "leading", "prefix", "transform", "types")
+    __slots__ = ("cc", "cc_len", "general", "leading", "lengths", "prefix", "transform", "types")
 
     def __init__(self, md: Any) -> None:
         self.cc: int = md.country_code
-        self.prefix = re.compile(md.national_prefix_for_parsing) if md.national_prefix_for_parsing else None
+        self.cc_len = len(str(self.cc))
+        self.prefix = (
+            re.compile(md.national_prefix_for_parsing) if md.national_prefix_for_parsing else None
+        )
         self.transform: str | None = md.national_prefix_transform_rule or None
         self.leading = re.compile(md.leading_digits) if md.leading_digits else None
         general = md.general_desc
         self.general: _Desc = (
             frozenset(general.possible_length),
             re.compile(general.national_number_pattern),
+        )
+        #: Digit counts a national-format candidate can have: a national number,
+        #: optionally behind a national prefix (up to 5 digits with a carrier code) or
+        #: the calling code; used to skip regions cheaply.
+        self.lengths = frozenset(
+            n + extra
+            for n in self.general[0]
+            for extra in (0, 1, 2, 3, 4, 5, self.cc_len, self.cc_len + 1)
         )
         types: list[_Desc] = []
         for field in _TYPE_FIELDS:
@@ -350,6 +372,14 @@ class _PhoneNumbers:
                 return True
         return False
 
+    def has_prefixless_region(self, regions: Sequence[str]) -> bool:
+        """Whether a region writes national numbers without a trunk prefix (ES, IT ...)."""
+        for region in regions:
+            md = self._metadata.metadata_for_region(region)
+            if md is not None and not md.national_prefix:
+                return True
+        return False
+
     def validate(self, digits: str, international: bool, regions: Sequence[str]) -> bool:
         if international:
             for width in (1, 2, 3):
@@ -363,9 +393,10 @@ class _PhoneNumbers:
             return False
         if digits.startswith("00"):  # international dialling prefix of most regions
             return self.validate(digits[2:], True, regions)
+        n = len(digits)
         for region in regions:
             info = self._region(region)
-            if info is None:
+            if info is None or (info.lengths and n not in info.lengths):
                 continue
             nsn = digits
             # ``_maybe_extract_country_code``: the region's own calling code written
@@ -392,14 +423,24 @@ def _heuristic_phone(digits: str, international: bool, regions: Sequence[str]) -
 
 
 _phone_impl: _ValidateFn | None = None
+_phone_numbers: _PhoneNumbers | None = None
 
 
 def phone_validator() -> _ValidateFn:
     """Return the phone validator, importing phonenumbers on first use if available."""
-    global _phone_impl
+    global _phone_impl, _phone_numbers
     if _phone_impl is None:
         try:
-            _phone_impl = _PhoneNumbers().validate
+            _phone_numbers = _PhoneNumbers()
+            _phone_impl = _phone_numbers.validate
         except ImportError:  # pragma: no cover - exercised when phonenumbers is absent
             _phone_impl = _heuristic_phone
     return _phone_impl
+
+
+def has_prefixless_region(regions: Sequence[str]) -> bool:
+    """Whether any of ``regions`` writes national numbers without a trunk prefix."""
+    phone_validator()
+    if _phone_numbers is None:  # pragma: no cover - phonenumbers absent
+        return False
+    return _phone_numbers.has_prefixless_region(regions)

@@ -10,6 +10,7 @@ from typing import Any
 
 from opentelemetry import trace
 
+from infertel import conventions as c
 from infertel._record import LogEvent
 
 
@@ -40,7 +41,7 @@ def make_structlog_logger(submit: Callable[[LogEvent], object], name: str | None
 
     processors: list[Any] = [hand_off]
     if name:
-        initial.setdefault("logger.name", name)
+        initial.setdefault(c.LOGGER_NAME, name)
     return structlog.wrap_logger(
         None,
         processors=processors,
