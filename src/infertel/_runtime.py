@@ -132,6 +132,8 @@ class Telemetry:
         self.capture_undeclared = self.privacy.default_action != "drop"
 
         self.worker.start()
+        if self.privacy.redaction:
+            self.worker.submit(self.scrubber.warm_up)
         if model is not None:
             provenance = {**model.resource_attributes(), **_extra_provenance(model)}
             configured = self._configured_ns

@@ -281,13 +281,6 @@ class PiiDetector:
         """``functools`` cache statistics (hits, misses, maxsize, currsize), or None."""
         return None if self._cached is None else self._cached.cache_info()
 
-    def apply(self, text: str, findings: Sequence[Finding]) -> str:
-        """``text`` with ``findings`` (from :meth:`analyze`) replaced, as :meth:`redact` does.
-
-        Lets a caller analyze once and both count the findings and redact.
-        """
-        return self._apply(text, findings)
-
     def clear_cache(self) -> None:
         """Forget memoised findings."""
         if self._cached is not None:

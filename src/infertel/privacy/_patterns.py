@@ -224,8 +224,14 @@ NUM = (
 # --------------------------------------------------------------------------------------
 
 SSN_CONTEXT = ("ssn", "social security", "ssid", "ss#", "ssn#")
-#: Presidio CreditCardRecognizer.CONTEXT; needed for bare 12-digit (Maestro) numbers.
+#: Presidio CreditCardRecognizer.CONTEXT, plus payment words (a Luhn-valid 12-digit number
+#: after "charge" is a card far more often than anything else); needed for bare 12-digit
+#: (Maestro) numbers.
 CARD_CONTEXT = (
+    "charge",
+    "payment",
+    "billing",
+    "debit",
     "credit",
     "card",
     "visa",

@@ -64,7 +64,8 @@ def main() -> int:
         results = []
         for text in batch:
             findings = detector.analyze(text)
-            results.append((detector.apply(text, findings), [f.entity_type for f in findings]))
+            redacted = detector.redact_findings(text, findings)
+            results.append((redacted, [f.entity_type for f in findings]))
         write_message(outgoing, results)
     return 0
 
