@@ -173,7 +173,9 @@ class RotelScrubber:
         from infertel.privacy._policy import PrivacyPolicy
         from infertel.privacy._scrubber import Scrubber
 
-        self.scrubber = Scrubber(PrivacyPolicy())
+        # No redaction child here: this runs inside rotel's embedded interpreter, whose
+        # sys.executable is not a Python to start one with.
+        self.scrubber = Scrubber(PrivacyPolicy(redaction_process="off"))
         self.budget_s = self.scrubber.policy.redaction_timeout_s
 
     def _context(self) -> Any:
