@@ -41,7 +41,12 @@ from infertel.privacy._actions import apply_actions
 from infertel.privacy._exporters import ScrubbingLogExporter, ScrubbingSpanExporter
 from infertel.privacy._policy import PrivacyPolicy
 from infertel.privacy._scrubber import REDACTION_FAILED, Scrubber, ScrubContext
-from infertel.signals._attributes import call_attributes, metric_segment, payload_attributes
+from infertel.signals._attributes import (
+    ExceptionText,
+    call_attributes,
+    metric_segment,
+    payload_attributes,
+)
 from infertel.signals._structlog import make_structlog_logger
 from infertel.signals.logs import LogBuilder
 from infertel.signals.metrics import InferenceMetrics, metric_attributes, register_self_metrics
@@ -89,11 +94,16 @@ class Telemetry:
         # carries spans of nested OpenTelemetry instrumentation inside predict().
         self._span_exporter: SpanExporter | None = None
         self._log_exporter: LogRecordExporter | None = None
-        self.tracer_provider = TracerProvider(resource=self.resource)
+        scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
+        # The same scope, as a distinct object: it marks the spans and log records the worker
+        # builds from parts it has already scrubbed, which the exit wrappers let through.
+        trusted_scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
+        # shutdown_on_exit=False: infertel shuts its providers down (with a deadline) itself.
+        self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
         if exporters.spans is not None:
             span_exporter: SpanExporter = exporters.spans
             if self.privacy.redaction:
-                span_exporter = ScrubbingSpanExporter(span_exporter, self.scrubber)
+                span_exporter = ScrubbingSpanExporter(span_exporter, self.scrubber, trusted_scope)
             self._span_exporter = GuardedSpanExporter(span_exporter, on_loss)
             self.tracer_provider.add_span_processor(
                 BatchSpanProcessor(self._span_exporter,
@@ -103,7 +113,7 @@ class Telemetry:
         if exporters.logs is not None:
             log_exporter: LogRecordExporter = exporters.logs
             if self.privacy.redaction:
-                log_exporter = ScrubbingLogExporter(log_exporter, self.scrubber)
+                log_exporter = ScrubbingLogExporter(log_exporter, self.scrubber, trusted_scope)
             self._log_exporter = GuardedLogExporter(log_exporter, on_loss)
 
         readers = list(metric_readers)
@@ -115,12 +125,14 @@ class Telemetry:
                     export_timeout_millis=timeout_ms,
                 )
             )
-        self.meter_provider = MeterProvider(resource=self.resource, metric_readers=readers)
+        self.meter_provider = MeterProvider(resource=self.resource, metric_readers=readers,
+                                            shutdown_on_exit=False)
 
-        scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
         meter = self.meter_provider.get_meter(c.INSTRUMENTATION_SCOPE, VERSION)
-        self._spans = SpanBuilder(self.resource, scope)
-        self._logs = LogBuilder(self.resource, scope)
+        self._spans = SpanBuilder(self.resource, trusted_scope)
+        self._logs = LogBuilder(self.resource, scope, trusted_scope)
+        # Span names and model names scrubbed once each (they come from code, not requests).
+        self._scrubbed_names: dict[str, str] = {}
         self._metrics = InferenceMetrics(meter)
         register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors,
                               self.scrubber.entity_counts, self.scrubber.failures)
@@ -208,6 +220,7 @@ class Telemetry:
             self._build_batch(batch, spans, logs)
         finally:
             self.scrubber.release()
+            self._metrics.flush()
         if spans and self._span_exporter is not None:
             self._span_exporter.export(spans)
         if logs and self._log_exporter is not None:
@@ -236,6 +249,7 @@ class Telemetry:
         scrubber = self.scrubber
         context = ScrubContext(self.privacy.redaction_timeout_s)
         spec = record.spec
+        failures_before = scrubber.failures()
         try:
             inputs = apply_actions(record.inputs, spec.input_actions, scrubber, context,
                                    self.privacy.default_action)
@@ -247,21 +261,53 @@ class Telemetry:
             inputs = dict.fromkeys(record.inputs or (), REDACTION_FAILED) or None
             outputs = dict.fromkeys(record.outputs or (), REDACTION_FAILED) or None
             segment = c.SEGMENT_UNKNOWN
+        exception = ExceptionText.of(record.exception) if record.exception is not None else None
+        if exception is not None and self.privacy.redaction:
+            exception = self._scrubbed_exception(exception)
         attributes = call_attributes(record, segment, self.settings.ring)
         model = spec.model or self.model
         if model is not None:
-            attributes[c.MODEL_NAME] = model.name
-            attributes[c.MODEL_VERSION] = model.version
+            attributes[c.MODEL_NAME] = self._name(model.name)
+            attributes[c.MODEL_VERSION] = self._name(model.version)
         if self.privacy.redaction:
             attributes[c.REDACTION_COUNT] = context.redactions
+            if scrubber.failures() != failures_before:
+                attributes[c.REDACTION_FAILED] = True
         metric_attrs = metric_attributes(attributes)
         metric_attrs[c.SEGMENT] = metric_segment(segment, self._segments_seen,
                                                  self.privacy.segment_limit)
         self._metrics.record(record, metric_attrs)
         span = None
         if record.sampled:
-            span = self._spans.build(record, {**attributes, **payload_attributes(inputs, outputs)})
-        return span, self._logs.inference(record, attributes, inputs, outputs)
+            span = self._spans.build(record, {**attributes, **payload_attributes(inputs, outputs)},
+                                     self._name(spec.span_name), exception)
+        return span, self._logs.inference(record, attributes, inputs, outputs, exception)
+
+    def _scrubbed_exception(self, exception: ExceptionText) -> ExceptionText:
+        """Message and stack text through the scrubber; markers if that fails (fail closed)."""
+        try:
+            context = ScrubContext(self.privacy.redaction_timeout_s)
+            return ExceptionText(exception.type_name,
+                                 self.scrubber.text(exception.message, context),
+                                 self.scrubber.text(exception.stacktrace, context))
+        except Exception:
+            self.scrubber.count_failure()
+            return ExceptionText(exception.type_name, REDACTION_FAILED, REDACTION_FAILED)
+
+    def _name(self, name: str) -> str:
+        """A name from code (span, model, version), scrubbed once and remembered."""
+        if not self.privacy.redaction:
+            return name
+        scrubbed = self._scrubbed_names.get(name)
+        if scrubbed is None:
+            try:
+                scrubbed = self.scrubber.text(name, ScrubContext(_RESOURCE_BUDGET_S))
+            except Exception:
+                self.scrubber.count_failure()
+                scrubbed = REDACTION_FAILED
+            if len(self._scrubbed_names) < 10_000:
+                self._scrubbed_names[name] = scrubbed
+        return scrubbed
 
     def _segment(self, segment: str | None, context: ScrubContext) -> str:
         if not segment:
@@ -426,6 +472,19 @@ class _ForwardingTracer(trace.Tracer):
 
 
 class _ForwardingTracerProvider(trace.TracerProvider):
+    """The global provider: tracers and SDK calls go to the current Telemetry's provider."""
+
+    def add_span_processor(self, processor: Any) -> None:
+        # Tools that add their own processor to the global provider (Traceloop, Logfire)
+        # get it added to the provider that actually exports.
+        telemetry = _state.current
+        if telemetry is not None:
+            telemetry.tracer_provider.add_span_processor(processor)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        telemetry = _state.current
+        return telemetry.tracer_provider.force_flush(timeout_millis) if telemetry else True
+
     def get_tracer(self, instrumenting_module_name: str,
                    instrumenting_library_version: str | None = None,
                    schema_url: str | None = None, attributes: Any = None) -> trace.Tracer:

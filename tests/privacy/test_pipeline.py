@@ -74,12 +74,13 @@ def test_scrub_failure_replaces_the_payload_and_is_counted() -> None:
     exported = repr(span.attributes) + repr(span.events) + repr(span.status) + repr(log.body) \
         + repr(log.attributes) + span.name
     assert "jane.doe" not in exported
-    # Both passes failed: the worker replaced the payload by a marker, and the exit pass kept
-    # only infertel's own safe attributes plus the failure flag.
-    assert c.INPUT_PREFIX + "text" not in span.attributes
+    # The worker failed closed: payload and exception text replaced by markers, flagged.
+    assert span.attributes[c.INPUT_PREFIX + "text"] == REDACTION_FAILED
     assert span.attributes[c.REDACTION_FAILED] is True
-    assert log.body == REDACTION_FAILED
-    assert failures >= 2  # the worker's payload pass and the exit pass both failed closed
+    assert span.events[0].attributes[c.EXCEPTION_MESSAGE] == REDACTION_FAILED
+    assert log.body["inputs"] == {"text": REDACTION_FAILED}
+    assert log.attributes[c.EXCEPTION_MESSAGE] == REDACTION_FAILED
+    assert failures >= 2  # the payload pass and the exception-text pass both failed closed
 
 
 def test_scrub_timeout_fails_closed() -> None:
@@ -262,3 +263,24 @@ def test_scrubbing_stays_off_the_serving_thread() -> None:
         time.sleep(0)
     assert seen
     assert "MainThread" not in seen
+
+
+def test_nested_user_spans_still_pass_the_exit_scrubber() -> None:
+    """Spans the worker builds are trusted (already scrubbed); everything else is scrubbed."""
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("user-code")
+
+    @infertel.traced_inference
+    def predict(text: str) -> None:
+        with tracer.start_as_current_span(f"lookup {text}", attributes={"q": text}):
+            pass
+
+    infertel.configure(exporter="none")  # installs the forwarding global provider
+    with capture_telemetry() as captured:
+        predict("mail jane.doe@example.com")
+        captured.telemetry.tracer_provider.force_flush()
+        spans = {s.name: s for s in captured.spans()}
+    nested = spans["lookup mail <EMAIL_ADDRESS>"]
+    assert nested.attributes["q"] == "mail <EMAIL_ADDRESS>"
+    assert not any("jane.doe" in name for name in spans)

@@ -25,12 +25,22 @@ from infertel.privacy._scrubber import REDACTION_FAILED, Scrubber, ScrubContext
 
 
 class ScrubbingSpanExporter(SpanExporter):
-    def __init__(self, inner: SpanExporter, scrubber: Scrubber) -> None:
+    """``trusted_scope``: the scope object (identity, not name) of the spans the worker built
+    from parts it already scrubbed; those pass as they are, everything else is scrubbed."""
+
+    def __init__(self, inner: SpanExporter, scrubber: Scrubber,
+                 trusted_scope: object = None) -> None:
         self.inner = inner
         self._scrubber = scrubber
+        self._trusted = trusted_scope
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return self.inner.export([self._scrub(span) for span in spans])
+        trusted = self._trusted
+        return self.inner.export([
+            span if trusted is not None and span.instrumentation_scope is trusted
+            else self._scrub(span)
+            for span in spans
+        ])
 
     def _scrub(self, span: ReadableSpan) -> ReadableSpan:
         scrubber = self._scrubber
@@ -75,12 +85,21 @@ class ScrubbingSpanExporter(SpanExporter):
 
 
 class ScrubbingLogExporter(LogRecordExporter):
-    def __init__(self, inner: LogRecordExporter, scrubber: Scrubber) -> None:
+    """As :class:`ScrubbingSpanExporter`: records of ``trusted_scope`` pass as they are."""
+
+    def __init__(self, inner: LogRecordExporter, scrubber: Scrubber,
+                 trusted_scope: object = None) -> None:
         self.inner = inner
         self._scrubber = scrubber
+        self._trusted = trusted_scope
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        return self.inner.export([self._scrub(record) for record in batch])
+        trusted = self._trusted
+        return self.inner.export([
+            record if trusted is not None and record.instrumentation_scope is trusted
+            else self._scrub(record)
+            for record in batch
+        ])
 
     def _scrub(self, readable: ReadableLogRecord) -> ReadableLogRecord:
         scrubber = self._scrubber

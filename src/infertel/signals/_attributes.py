@@ -60,6 +60,23 @@ def metric_segment(segment: str | None, seen: set[str], limit: int) -> str:
     return segment
 
 
+class ExceptionText:
+    """An exception as exported: type name, message and formatted stack (already scrubbed
+    when the policy redacts), computed once for both the span and the log record."""
+
+    __slots__ = ("message", "stacktrace", "type_name")
+
+    def __init__(self, type_name: str, message: str, stacktrace: str) -> None:
+        self.type_name = type_name
+        self.message = message
+        self.stacktrace = stacktrace
+
+    @classmethod
+    def of(cls, exception: BaseException) -> ExceptionText:
+        return cls(exception_type_name(exception), exception_message(exception),
+                   exception_stacktrace(exception))
+
+
 def exception_type_name(exception: BaseException) -> str:
     cls = type(exception)
     module = cls.__module__

@@ -21,6 +21,7 @@ from opentelemetry.trace import TraceFlags
 from infertel import conventions as c
 from infertel._record import LogEvent
 from infertel.signals._attributes import (
+    ExceptionText,
     exception_message,
     exception_stacktrace,
     exception_type_name,
@@ -46,35 +47,37 @@ _SEVERITY = {
 class LogBuilder:
     """Builds finished log records (``ReadableLogRecord``) for the worker to export directly."""
 
-    __slots__ = ("_resource", "_scope")
+    __slots__ = ("_resource", "_scope", "_trusted_scope")
 
-    def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
+    def __init__(self, resource: Resource, scope: InstrumentationScope,
+                 trusted_scope: InstrumentationScope) -> None:
         self._resource = resource
         self._scope = scope
+        self._trusted_scope = trusted_scope
 
     def _record(self, record: LogRecord) -> ReadableLogRecord:
         return ReadableLogRecord(record, self._resource, self._scope)
 
     def inference(self, record: InferenceRecord, attributes: dict[str, Any],
-                  inputs: dict[str, Any] | None,
-                  outputs: dict[str, Any] | None) -> ReadableLogRecord:
+                  inputs: dict[str, Any] | None, outputs: dict[str, Any] | None,
+                  exception: ExceptionText | None) -> ReadableLogRecord:
         """The ``inference`` record of one call: outcome, duration and the captured fields."""
         body: dict[str, Any] = {"event": c.EVENT_INFERENCE}
         if inputs:
             body["inputs"] = inputs
         if outputs:
             body["outputs"] = outputs
-        exception = record.exception
         log_attributes = dict(attributes)
         log_attributes[c.DURATION] = (record.end_ns - record.start_ns) / 1e9
         if exception is not None:
-            log_attributes[c.EXCEPTION_TYPE] = exception_type_name(exception)
-            log_attributes[c.EXCEPTION_MESSAGE] = exception_message(exception)
-            log_attributes[c.EXCEPTION_STACKTRACE] = exception_stacktrace(exception)
+            log_attributes[c.EXCEPTION_TYPE] = exception.type_name
+            log_attributes[c.EXCEPTION_MESSAGE] = exception.message
+            log_attributes[c.EXCEPTION_STACKTRACE] = exception.stacktrace
         failed = exception is not None
         # trace_id/span_id given directly (no Context object to build): the SDK accepts them
-        # with event_name, though its typing overloads keep the two apart.
-        return self._record(
+        # with event_name, though its typing overloads keep the two apart. Built from parts the
+        # worker already scrubbed, it carries the trusted scope (see privacy._exporters).
+        return ReadableLogRecord(
             LogRecord(  # type: ignore[call-overload]
                 timestamp=record.end_ns,
                 observed_timestamp=record.end_ns,
@@ -86,7 +89,9 @@ class LogBuilder:
                 body=body,
                 attributes=log_attributes,
                 event_name=c.EVENT_INFERENCE,
-            )
+            ),
+            self._resource,
+            self._trusted_scope,
         )
 
     def user_event(self, event: LogEvent) -> ReadableLogRecord:

@@ -33,7 +33,7 @@ def metric_attributes(call_attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 class InferenceMetrics:
-    __slots__ = ("_duration", "_errors", "_predictions", "_requests")
+    __slots__ = ("_duration", "_errors", "_pending", "_predictions", "_requests")
 
     def __init__(self, meter: Meter) -> None:
         self._requests = meter.create_counter(
@@ -49,21 +49,36 @@ class InferenceMetrics:
         self._predictions = meter.create_histogram(
             c.METRIC_PREDICTION_VALUE, unit="1", description="Numeric prediction values"
         )
+        # Counter increments of the batch being built: attribute items -> [attrs, calls, errors]
+        self._pending: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
 
     def record(self, record: InferenceRecord, attributes: dict[str, Any]) -> None:
+        """Histograms per call (with exemplars); counters are summed until :meth:`flush`."""
         context = None
         if record.sampled:
             span = NonRecordingSpan(SpanContext(record.trace_id, record.span_id, False,
                                                 TraceFlags(TraceFlags.SAMPLED)))
             context = trace.set_span_in_context(span)
         duration = (record.end_ns - record.start_ns) / 1e9
-        self._requests.add(1, attributes, context)
         self._duration.record(duration, attributes, context)
+        pending = self._pending.get(key := tuple(attributes.items()))
+        if pending is None:
+            pending = self._pending[key] = [attributes, 0, 0]
+        pending[1] += 1
         if record.exception is not None:
-            self._errors.add(1, attributes, context)
+            pending[2] += 1
         for value in _numbers(record.prediction if record.prediction is not None
                               else _first_numeric_output(record.outputs)):
             self._predictions.record(value, attributes, context)
+
+    def flush(self) -> None:
+        """Add the batch's summed counts: one counter update per attribute set, not per call
+        (each SDK update hashes and sorts the attributes; the worker shares the GIL)."""
+        pending, self._pending = self._pending, {}
+        for attributes, requests, errors in pending.values():
+            self._requests.add(requests, attributes)
+            if errors:
+                self._errors.add(errors, attributes)
 
 
 def _first_numeric_output(outputs: dict[str, Any] | None) -> Any:

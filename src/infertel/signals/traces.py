@@ -14,11 +14,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from infertel import conventions as c
-from infertel.signals._attributes import (
-    exception_message,
-    exception_stacktrace,
-    exception_type_name,
-)
+from infertel.signals._attributes import ExceptionText
 
 if TYPE_CHECKING:
     from infertel._record import InferenceRecord
@@ -34,7 +30,8 @@ class SpanBuilder:
         self._resource = resource
         self._scope = scope
 
-    def build(self, record: InferenceRecord, attributes: dict[str, Any]) -> ReadableSpan:
+    def build(self, record: InferenceRecord, attributes: dict[str, Any], name: str,
+              exception: ExceptionText | None) -> ReadableSpan:
         context = SpanContext(record.trace_id, record.span_id, is_remote=False,
                               trace_flags=_SAMPLED, trace_state=record.trace_state)
         parent = None
@@ -43,24 +40,21 @@ class SpanBuilder:
                                  trace_flags=_SAMPLED, trace_state=record.trace_state)
         events: list[Event] = []
         status = Status(StatusCode.UNSET)
-        exception = record.exception
         if exception is not None:
-            message = exception_message(exception)
-            type_name = exception_type_name(exception)
             events.append(
                 Event(
                     "exception",
                     {
-                        c.EXCEPTION_TYPE: type_name,
-                        c.EXCEPTION_MESSAGE: message,
-                        c.EXCEPTION_STACKTRACE: exception_stacktrace(exception),
+                        c.EXCEPTION_TYPE: exception.type_name,
+                        c.EXCEPTION_MESSAGE: exception.message,
+                        c.EXCEPTION_STACKTRACE: exception.stacktrace,
                     },
                     timestamp=record.end_ns,
                 )
             )
-            status = Status(StatusCode.ERROR, f"{type_name}: {message}")
+            status = Status(StatusCode.ERROR, f"{exception.type_name}: {exception.message}")
         return ReadableSpan(
-            name=record.spec.span_name,
+            name=name,
             context=context,
             parent=parent,
             resource=self._resource,
