@@ -23,6 +23,27 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 install-demo: $(STAMP_DEMO)
 install-dev: $(STAMP_DEV)
 
+# The benchmark peers (logfire, traceloop-sdk, mlflow) go into their own venv: traceloop-sdk
+# cannot share .venv's OpenTelemetry release (see benchmarks/constraints-bench.txt).
+VENV_BENCH := .venv-bench
+STAMP_BENCH := $(VENV_BENCH)/.installed-bench
+
+$(STAMP_BENCH): pyproject.toml benchmarks/constraints-bench.txt
+	$(PYTHON) -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(VENV_BENCH)/bin/pip install $(PIP_FLAGS) -c benchmarks/constraints-bench.txt \
+		-e '.[bench,presidio]'
+	touch $@
+
+## make bench: overhead, sustained load, memory, import time against hand-written OTel and
+## peers; writes benchmarks/results/overhead.json (see benchmarks/README.md)
+bench: $(STAMP_BENCH)
+	$(VENV_BENCH)/bin/python benchmarks/bench_overhead.py
+
+## make bench-smoke: the same harness with small counts, no thresholds
+bench-smoke: $(STAMP_BENCH)
+	$(VENV_BENCH)/bin/python benchmarks/bench_overhead.py --quick
+
 ## make demo: set up and run the demo on the embedded local store (./infertel-data)
 demo: $(STAMP_DEMO)
 	$(BIN)/infertel demo
@@ -40,4 +61,4 @@ unit: $(STAMP_DEV)
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) infertel-data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(VENV_BENCH) infertel-data .mypy_cache .ruff_cache .pytest_cache
