@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 # Prediction values of one batch call recorded at most: a 100k-row batch must not stall the
 # worker, and the histogram shape is already clear long before that.
 _MAX_PREDICTIONS_PER_CALL = 1000
+_NO_SPAN = Context()  # an empty context: no current span, so no exemplar is offered
 _DURATION_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
     7.5, 10.0,
@@ -67,9 +69,11 @@ class InferenceMetrics:
         pending[1] += 1
         if record.exception is not None:
             pending[2] += 1
+        # No span context here: the duration histogram already links calls to traces, and
+        # exemplar bookkeeping is a large share of each SDK measurement.
         for value in _numbers(record.prediction if record.prediction is not None
                               else _first_numeric_output(record.outputs)):
-            self._predictions.record(value, attributes, context)
+            self._predictions.record(value, attributes, _NO_SPAN)
 
     def flush(self) -> None:
         """Add the batch's summed counts: one counter update per attribute set, not per call
