@@ -112,6 +112,7 @@ SAFE_ATTRIBUTE_KEYS: Final = frozenset(
         DURATION,
         REDACTION_COUNT,
         REDACTION_FAILED,
+        REDACTION_ENTITY_TYPE,  # an entity type name such as EMAIL_ADDRESS
         # Code identifiers and exception class names, set by the SDK from the code itself.
         CODE_FUNCTION,
         ERROR_TYPE,

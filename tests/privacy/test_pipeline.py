@@ -284,3 +284,16 @@ def test_nested_user_spans_still_pass_the_exit_scrubber() -> None:
     nested = spans["lookup mail <EMAIL_ADDRESS>"]
     assert nested.attributes["q"] == "mail <EMAIL_ADDRESS>"
     assert not any("jane.doe" in name for name in spans)
+
+
+def test_keys_get_pattern_detection_only_under_an_ner_policy() -> None:
+    """NER reads dotted identifiers as names; keys must survive it, emails in keys must not."""
+    pytest.importorskip("spacy", reason="NER needs pip install 'infertel[ner]'")
+    scrubber = Scrubber(infertel.PrivacyPolicy(detection="ner"))
+    try:
+        scrubber.detector.analyze("Jane Doe")
+    except (ImportError, RuntimeError, OSError) as error:
+        pytest.skip(f"spaCy model not installed: {error}")
+    out = scrubber.attributes({"ml.input.req.patient_ref": "Jane Doe called",
+                               "jane.doe@example.com": 1}, context())
+    assert out == {"ml.input.req.patient_ref": "<PERSON> called", "<EMAIL_ADDRESS>": 1}

@@ -56,7 +56,8 @@ def scan(
 
     try:
         with err.status(f"scanning {path} ({used} detection)..."):
-            report = scan_store(path, detector)
+            keys = detector if used == "patterns" else _detector("patterns")[0]
+            report = scan_store(path, detector, key_detector=keys)
     except StoreError as error:
         err.print(f"infertel scan: {error}")
         raise typer.Exit(EXIT_USAGE) from error

@@ -58,9 +58,15 @@ class ScanReport:
 
 
 def scan_store(path: str | os.PathLike[str], detector: PiiDetector,
-               on_document: Callable[[StoreDocument], None] | None = None) -> ScanReport:
-    """Scan every exported string under ``path``; raises ``StoreError`` for a bad store."""
+               on_document: Callable[[StoreDocument], None] | None = None,
+               key_detector: PiiDetector | None = None) -> ScanReport:
+    """Scan every exported string under ``path``; raises ``StoreError`` for a bad store.
+
+    ``key_detector`` scans attribute and map keys (identifiers written in code); pass a
+    pattern detector when ``detector`` uses NER, which reads dotted names as people.
+    """
     report = ScanReport()
+    key_detector = key_detector or detector
     for document in iter_documents(path, report.stats):
         if on_document is not None:
             on_document(document)
@@ -70,7 +76,8 @@ def scan_store(path: str | os.PathLike[str], detector: PiiDetector,
             cleaned = MARKER.sub(" ", text)
             if not cleaned.strip():
                 continue
-            for finding in detector.analyze(cleaned):
+            scanner = key_detector if location.endswith(" key") else detector
+            for finding in scanner.analyze(cleaned):
                 key = LeakKey(document.signal, location, finding.entity_type)
                 report.counts[key] += 1
                 report.first_seen.setdefault(key, (document.path, document.line))

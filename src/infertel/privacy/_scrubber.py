@@ -74,6 +74,7 @@ class Scrubber:
     def __init__(self, policy: PrivacyPolicy) -> None:
         self.policy = policy
         self._detector: PiiDetector | None = None
+        self._key_detector: PiiDetector | None = None
         self._pseudonymizer: Pseudonymizer | None = None
         self._init_lock = threading.Lock()
         self._count_lock = threading.Lock()
@@ -214,7 +215,7 @@ class Scrubber:
             return REDACTION_FAILED
         if isinstance(value, Mapping):
             safe = self.policy.safe_keys
-            return {self.text(str(k), context):
+            return {self.key(str(k), context):
                     v if k in safe else self._field(str(k), v, context, depth + 1)
                     for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -222,6 +223,45 @@ class Scrubber:
         if isinstance(value, (bytes, bytearray)):
             return f"<bytes:{len(value)}>"
         return f"<{type(value).__name__}>"
+
+    def key(self, key: str, context: ScrubContext) -> str:
+        """An attribute or map key: pattern detection only, whatever the policy's mode.
+
+        Keys are identifiers written in code (``ml.input.req.note``); NER reads dotted names as
+        people and would rename attributes. An email or token used as a key is still caught.
+        """
+        if self.policy.detection == "patterns":
+            return self.text(key, context)
+        findings = self.key_detector.analyze(key)
+        if not findings:
+            return key
+        context.redactions += len(findings)
+        with self._count_lock:
+            self._entities.update(f.entity_type for f in findings)
+        return self.key_detector.redact_findings(key, findings)
+
+    @property
+    def key_detector(self) -> PiiDetector:
+        """The pattern detector used for keys (the main one when the policy is patterns)."""
+        if self.policy.detection == "patterns":
+            return self.detector
+        detector = self._key_detector
+        if detector is None:
+            with self._init_lock:
+                if self._key_detector is None:
+                    from infertel.privacy._detector import PiiDetector
+
+                    policy = self.policy
+                    entities = None if policy.entities is None else [
+                        e for e in policy.entities if e not in ("PERSON", "LOCATION")]
+                    self._key_detector = PiiDetector(
+                        entities,
+                        detection="patterns",
+                        extra_recognizers=[r.model_dump() for r in policy.custom_recognizers],
+                        pseudonymize=self._replacement,
+                    )
+                detector = self._key_detector
+        return detector
 
     def _field(self, key: str, value: Any, context: ScrubContext, depth: int) -> Any:
         if isinstance(value, str) and value and _SECRET_KEY.search(key):
@@ -243,7 +283,7 @@ class Scrubber:
                 out[key] = value
             else:
                 scrubbed = self._field(key.rsplit(".", 1)[-1], value, context, 0)
-                out[self.text(key, context)] = (
+                out[self.key(key, context)] = (
                     tuple(scrubbed) if isinstance(value, tuple) else scrubbed
                 )
         return out
