@@ -22,8 +22,6 @@ from infertel import conventions as c
 from infertel._record import LogEvent
 from infertel.signals._attributes import (
     ExceptionText,
-    exception_message,
-    exception_stacktrace,
     exception_type_name,
 )
 
@@ -100,9 +98,10 @@ class LogBuilder:
         exc_info = fields.pop("exc_info", None)
         attributes = {key: _log_value(value) for key, value in fields.items()}
         if isinstance(exc_info, BaseException):
-            attributes[c.EXCEPTION_TYPE] = exception_type_name(exc_info)
-            attributes[c.EXCEPTION_MESSAGE] = exception_message(exc_info)
-            attributes[c.EXCEPTION_STACKTRACE] = exception_stacktrace(exc_info)
+            exception = ExceptionText.of(exc_info)
+            attributes[c.EXCEPTION_TYPE] = exception.type_name
+            attributes[c.EXCEPTION_MESSAGE] = exception.message
+            attributes[c.EXCEPTION_STACKTRACE] = exception.stacktrace
         return self._record(
             LogRecord(
                 timestamp=event.time_ns,
