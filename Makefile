@@ -6,7 +6,7 @@ STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_DEV := $(VENV)/.installed-dev
 PIP_FLAGS ?= --disable-pip-version-check --progress-bar off
 
-.PHONY: demo test lint typecheck unit install-dev install-demo bench bench-smoke clean
+.PHONY: demo test lint typecheck unit install-dev install-demo bench bench-smoke clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,11 +48,22 @@ bench-smoke: $(STAMP_BENCH)
 demo: $(STAMP_DEMO)
 	$(BIN)/infertel demo
 
-## make test: set up, lint, type-check and run the whole suite
-test: $(STAMP_DEV) lint typecheck unit
+## make test: set up, lint, type-check, check the layer contract and run the whole suite
+test: $(STAMP_DEV) system-deps lint typecheck unit
+
+# Programs the suite runs for real: Chromium (the report's browser test), promtool and
+# Prometheus (the alert rules). Installed from Debian when missing (CI runs as root).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-deps:
+	@command -v chromium >/dev/null && command -v promtool >/dev/null \
+		&& command -v prometheus >/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+			chromium prometheus >/dev/null; }
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict src

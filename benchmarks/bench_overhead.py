@@ -388,9 +388,9 @@ def setup_infertel(queue_size: int) -> tuple[list[Contender], Any]:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     import infertel
-    from infertel import _runtime
     from infertel.config import resolve_settings
     from infertel.export._setup import Exporters
+    from infertel.pipeline import _lifecycle as _runtime
 
     spans, logs = _counting_exporters()
     reader = InMemoryMetricReader()
@@ -800,9 +800,9 @@ def child_sustained(params: dict[str, Any]) -> dict[str, Any]:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     import infertel
-    from infertel import _runtime
     from infertel.config import resolve_settings
     from infertel.export._setup import Exporters
+    from infertel.pipeline import _lifecycle as _runtime
 
     rounds, calls = int(params["rounds"]), int(params["calls"])
     cpu_model, loops = calibrate_model(float(params["model_ms"]))

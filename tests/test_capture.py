@@ -9,7 +9,7 @@ import pydantic
 
 import infertel
 from infertel import conventions as c
-from infertel._capture import snapshot
+from infertel.hotpath._capture import snapshot
 from infertel.testing import capture_telemetry
 
 

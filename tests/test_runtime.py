@@ -66,7 +66,7 @@ def test_internal_failure_in_the_background_is_counted_not_raised() -> None:
         def broken_emit(record: object) -> None:
             raise RuntimeError("span builder broke")
 
-        captured.telemetry._build = broken_emit  # type: ignore[assignment]
+        captured.telemetry._processor._build = broken_emit  # type: ignore[assignment]
         assert predict(3) == 3
         captured.flush()
         assert captured.telemetry.internal_errors == 1
@@ -103,7 +103,7 @@ def test_exporter_that_raises_is_contained_and_counted(tmp_path) -> None:
 
     telemetry = infertel.Telemetry(resolve_settings(exporter="none"), None,
                                    exporters=Exporters(Exploding(), None, None))
-    from infertel import _runtime
+    from infertel.pipeline import _lifecycle as _runtime
 
     _runtime.install(telemetry)
     assert [predict() for _ in range(3)] == ["ok"] * 3
@@ -163,7 +163,7 @@ def test_shutdown_with_unreachable_endpoint_closed_port() -> None:
 def test_configure_replaces_the_previous_default(tmp_path) -> None:
     first = infertel.configure(exporter="none")
     second = infertel.configure(exporter="none")
-    from infertel import _runtime
+    from infertel.pipeline import _lifecycle as _runtime
 
     assert _runtime.current() is second
     assert first.enabled is False

@@ -11,7 +11,7 @@ import pytest
 
 import infertel
 from infertel import conventions as c
-from infertel._store import (
+from infertel.tools._store import (
     ReadStats,
     StoreError,
     any_value,

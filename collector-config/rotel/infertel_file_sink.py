@@ -5,6 +5,6 @@ so ``infertel query`` and ``infertel scan`` read the collector's output unchange
 file exporter: run it with ``--exporter blackhole`` and this processor last on each pipeline.
 """
 
-from infertel._rotel import file_sink_processor
+from infertel.tools._rotel import file_sink_processor
 
 process_spans, process_logs, process_metrics = file_sink_processor()

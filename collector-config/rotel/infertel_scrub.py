@@ -8,6 +8,6 @@ put the folder holding it and its dependencies on PYTHONPATH (``infertel collect
 does). Name it first on each pipeline, before the exporting processor.
 """
 
-from infertel._rotel import scrub_processor
+from infertel.tools._rotel import scrub_processor
 
 process_spans, process_logs, process_metrics = scrub_processor()

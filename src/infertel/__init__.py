@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from infertel._decorator import traced_inference
 from infertel._version import VERSION as __version__
+from infertel.hotpath import traced_inference
 
 if TYPE_CHECKING:
     from infertel._api import configure, get_logger, shutdown
     from infertel._provenance import ModelInfo
-    from infertel._runtime import Telemetry
+    from infertel.pipeline._telemetry import Telemetry
     from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
 
 __all__ = [
@@ -36,7 +36,7 @@ _LAZY = {
     "get_logger": "infertel._api",
     "shutdown": "infertel._api",
     "ModelInfo": "infertel._provenance",
-    "Telemetry": "infertel._runtime",
+    "Telemetry": "infertel.pipeline._telemetry",
     "PrivacyPolicy": "infertel.privacy._policy",
     "RecognizerSpec": "infertel.privacy._policy",
 }

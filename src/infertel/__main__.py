@@ -1,3 +1,3 @@
-from infertel.cli import main
+from infertel.cli._entry import main
 
 main()

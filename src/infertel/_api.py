@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from infertel import _runtime, _state
+from infertel import _state
 from infertel._provenance import ModelInfo
-from infertel._runtime import Telemetry
 from infertel.config import ExporterName, OtlpProtocol, Ring, resolve_settings
+from infertel.pipeline import _lifecycle
+from infertel.pipeline._telemetry import Telemetry
 from infertel.privacy._policy import PrivacyPolicy
 from infertel.signals._structlog import make_structlog_logger
 
@@ -62,7 +63,7 @@ def configure(
     if privacy is not None and not isinstance(privacy, PrivacyPolicy):
         raise TypeError("privacy must be an infertel.PrivacyPolicy")
     telemetry = Telemetry(settings, model, privacy=privacy)
-    _runtime.install(telemetry)
+    _lifecycle.install(telemetry)
     return telemetry
 
 
@@ -79,4 +80,4 @@ def get_logger(name: str | None = None, **initial: Any) -> Any:
 
 def shutdown(timeout: float = 5.0) -> bool:
     """Flush and stop the default Telemetry; returns within ``timeout`` seconds."""
-    return _runtime.shutdown(timeout)
+    return _lifecycle.shutdown(timeout)

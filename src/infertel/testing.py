@@ -24,9 +24,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from infertel import _state
 from infertel._provenance import ModelInfo
-from infertel._runtime import Telemetry
 from infertel.config import resolve_settings
 from infertel.export._setup import Exporters
+from infertel.pipeline._telemetry import Telemetry
 from infertel.privacy._policy import PrivacyPolicy
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import infertel
 from infertel.cli import app
 from infertel.privacy import PiiDetector
-from infertel.privacy._scan import document_strings, scan_store
+from infertel.tools._scan import document_strings, scan_store
 
 EMAIL = "leaky.person@example.com"
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from infertel import _collector
-from infertel._store import iter_documents
+from infertel.tools import _collector
+from infertel.tools._store import iter_documents
 
 START_TIMEOUT_S = 30.0
 ARRIVAL_TIMEOUT_S = 15.0

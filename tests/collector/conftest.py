@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from collector_helpers import Collector, free_port
 
-from infertel import _collector
+from infertel.tools import _collector
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from collector_helpers import Collector, free_port
 from typer.testing import CliRunner, Result
 
-from infertel import _collector
 from infertel.cli import app
 from infertel.cli.collector import EXIT_NOT_RUNNING
+from infertel.tools import _collector
 
 pytestmark = pytest.mark.integration
 

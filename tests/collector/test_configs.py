@@ -2,7 +2,7 @@
 
 The Contrib binary cannot run here, so these check what can be checked without it: the YAML
 parses, pipelines only name defined components, the privacy layer sits in every traces/logs
-pipeline, the lists derived from infertel's conventions equal what :mod:`infertel._otelcol`
+pipeline, the lists derived from infertel's conventions equal what :mod:`infertel.tools._otelcol`
 computes, the value patterns compile (in RE2's subset) and match what they are meant to, and
 every ``${env:VAR}`` placeholder is documented.
 """
@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from infertel import _collector, _otelcol
 from infertel import conventions as c
 from infertel.privacy._detector import PiiDetector
 from infertel.privacy._patterns import PATTERN_ENTITIES
+from infertel.tools import _collector, _otelcol
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "collector-config"
@@ -121,11 +121,11 @@ def test_redaction_settings_derive_from_the_conventions(
     assert redaction["allow_all_keys"] is False
     assert redaction["allowed_keys"] == _otelcol.redaction_allowed_keys(), (
         f"{name}: allowed_keys differ from infertel.conventions; "
-        "regenerate with `python -m infertel._otelcol`")
+        "regenerate with `python -m infertel.tools._otelcol`")
     assert redaction["blocked_values"] == _otelcol.blocked_values(), name
     text = CONFIGS[name].read_text(encoding="utf-8")
     assert _otelcol.rewrite(text) == text, (
-        f"{name}.yaml is not what `python -m infertel._otelcol --write` makes of it")
+        f"{name}.yaml is not what `python -m infertel.tools._otelcol --write` makes of it")
     # Hashing stays off: an unkeyed hash of a secret or an e-mail is reversible by guessing.
     assert "hash_function" not in redaction
     assert "hmac_key" not in redaction
@@ -254,4 +254,5 @@ def test_rotel_processor_files_are_the_ones_the_cli_runs() -> None:
     folder = CONFIG_DIR / "rotel"
     for name, source in _collector.PROCESSOR_SOURCES.items():
         assert (folder / name).read_text(encoding="utf-8") == source, (
-            f"collector-config/rotel/{name} differs from infertel._collector.PROCESSOR_SOURCES")
+            f"collector-config/rotel/{name} differs from "
+            "infertel.tools._collector.PROCESSOR_SOURCES")

@@ -13,7 +13,7 @@ from collector_helpers import Collector, wait_for
 from opentelemetry import trace
 
 import infertel
-from infertel import _collector
+from infertel.tools import _collector
 
 pytestmark = pytest.mark.integration
 

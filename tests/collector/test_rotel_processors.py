@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from infertel import _rotel
 from infertel import conventions as c
-from infertel._store import log_rows, span_rows
 from infertel.privacy._scrubber import REDACTION_FAILED
+from infertel.tools import _rotel
+from infertel.tools._store import log_rows, span_rows
 
 TRACE_ID = bytes.fromhex("4bf92f3577b34da6a3ce929d0e0e4736")
 SPAN_ID = bytes.fromhex("00f067aa0ba902b7")

@@ -1,24 +1,22 @@
-"""The ``infertel`` command line (typer). One module per command; this file only wires them."""
+"""The ``infertel`` command line. Commands are registered in ``infertel.cli._app``.
+
+This package's ``__init__`` imports no CLI dependency, so the console script can tell a user
+without the ``cli`` extra how to install it instead of failing with a traceback.
+"""
 
 from __future__ import annotations
 
-import typer
-
-from infertel.cli import collector, demo, doctor, query, scan
-
-app = typer.Typer(
-    name="infertel",
-    help="Privacy-aware telemetry for ML inference: demo, query and scan telemetry stores.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,  # a traceback must never print payload values
-)
-app.command("demo")(demo.demo)
-app.command("query")(query.query)
-app.command("scan")(scan.scan)
-app.command("doctor")(doctor.doctor)
-app.add_typer(collector.app, name="collector")
-
 
 def main() -> None:
-    app()
+    from infertel.cli._entry import main as entry
+
+    entry()
+
+
+def __getattr__(name: str) -> object:
+    # `from infertel.cli import app` keeps working; typer loads only then.
+    if name == "app":
+        from infertel.cli._app import app
+
+        return app
+    raise AttributeError(f"module 'infertel.cli' has no attribute {name!r}")

@@ -16,8 +16,8 @@ from typing import Annotated, Final
 import typer
 from rich.console import Console
 
-from infertel import _collector
-from infertel._rotel import ENV_OUT
+from infertel.tools import _collector
+from infertel.tools._rotel import ENV_OUT
 
 EXIT_FAILED: Final = 1
 EXIT_NOT_RUNNING: Final = 3

@@ -124,7 +124,7 @@ ORDER BY start DESC LIMIT 1
 
 def _print_summary(console: Console, store: Path, run_id: str) -> None:
     """Summarise this run from the store itself, which proves the round trip."""
-    from infertel._store import open_store
+    from infertel.tools._store import open_store
 
     with open_store(store) as db:
         rows = db.execute(_SUMMARY_SQL, [run_id]).fetchall()

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infertel._doctor import DoctorOptions, run
+from infertel.tools._doctor import DoctorOptions, run
 
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2

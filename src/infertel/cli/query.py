@@ -1,7 +1,7 @@
 """``infertel query``: find spans or log records in a store, or show one trace as a tree.
 
-The store is loaded into an in-memory DuckDB by :mod:`infertel._store`; every filter is a fixed
-SQL fragment with a bound parameter, so option values never become SQL text. Errors print one
+The store is loaded into an in-memory DuckDB by :mod:`infertel.tools._store`; every filter is a
+fixed SQL fragment with a bound parameter, so option values never become SQL text. Errors print one
 line to stderr and exit with 2 (bad store or option value) or 1 (the trace is not in the store).
 """
 
@@ -24,7 +24,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from infertel._store import (
+from infertel.config import DEFAULT_LOCAL_DIR
+from infertel.tools._store import (
     LOG_COLUMNS,
     SPAN_COLUMNS,
     LoadedStore,
@@ -32,7 +33,6 @@ from infertel._store import (
     describe_skipped,
     load_store,
 )
-from infertel.config import DEFAULT_LOCAL_DIR
 
 EXIT_NOT_FOUND: Final = 1
 EXIT_USAGE: Final = 2

@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infertel._store import StoreError, describe_skipped
 from infertel.config import DEFAULT_LOCAL_DIR
+from infertel.tools._store import StoreError, describe_skipped
 
 if TYPE_CHECKING:
     from infertel.privacy._detector import PiiDetector
@@ -52,7 +52,7 @@ def scan(
         err.print(f"infertel scan: {error}")
         raise typer.Exit(EXIT_USAGE) from error
 
-    from infertel.privacy._scan import scan_store
+    from infertel.tools._scan import scan_store
 
     try:
         with err.status(f"scanning {path} ({used} detection)..."):

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from infertel import conventions as c
-from infertel._store import ReadStats, StoreDocument, iter_documents
 from infertel.privacy._markers import MARKER
+from infertel.tools._store import ReadStats, StoreDocument, iter_documents
 
 if TYPE_CHECKING:
     from infertel.privacy._detector import PiiDetector

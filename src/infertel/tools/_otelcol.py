@@ -4,8 +4,8 @@ One source of truth: the ``redaction`` processor's ``allowed_keys`` are the attr
 :mod:`infertel.conventions`, its ``blocked_values`` cover the entities infertel's own detector
 finds, and the metric ``keep_keys`` list is ``conventions.METRIC_ATTRIBUTE_ALLOWLIST``.
 ``tests/collector/test_configs.py`` checks the YAML files equal what this module computes;
-``python -m infertel._otelcol --write collector-config/otelcol/*.yaml`` regenerates them in place
-after the conventions change (without ``--write`` it prints them).
+``python -m infertel.tools._otelcol --write collector-config/otelcol/*.yaml`` regenerates them in
+place after the conventions change (without ``--write`` it prints them).
 
 The value patterns must run in the Collector, i.e. under Go's RE2: no look-arounds and no
 back-references. They are coarser than infertel's detector (no checksums, no context rules): the

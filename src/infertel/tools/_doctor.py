@@ -363,7 +363,7 @@ def _arrived(out: Path, trace_id: str | None, wait: float, report: Report) -> No
 
 
 def _signals_with_trace(out: Path, trace_id: str) -> set[str]:
-    from infertel._store import StoreError, iter_documents
+    from infertel.tools._store import StoreError, iter_documents
 
     found: set[str] = set()
     try:

@@ -35,7 +35,7 @@ from infertel import conventions as c
 
 _log = logging.getLogger("infertel.collector")
 
-# Environment rotel is started with (see infertel._collector).
+# Environment rotel is started with (see infertel.tools._collector).
 ENV_OUT: Final = "INFERTEL_COLLECTOR_OUT"
 ENV_STATE: Final = "INFERTEL_COLLECTOR_STATE"
 LOADED_FILE: Final = "loaded"

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
-from infertel._rotel import ENV_OUT, ENV_STATE, LOADED_FILE
+from infertel.tools._rotel import ENV_OUT, ENV_STATE, LOADED_FILE
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_GRPC_PORT: Final = 4317
@@ -55,7 +55,7 @@ put the folder holding it and its dependencies on PYTHONPATH (``infertel collect
 does). Name it first on each pipeline, before the exporting processor.
 """
 
-from infertel._rotel import scrub_processor
+from infertel.tools._rotel import scrub_processor
 
 process_spans, process_logs, process_metrics = scrub_processor()
 ''',
@@ -67,7 +67,7 @@ so ``infertel query`` and ``infertel scan`` read the collector's output unchange
 file exporter: run it with ``--exporter blackhole`` and this processor last on each pipeline.
 """
 
-from infertel._rotel import file_sink_processor
+from infertel.tools._rotel import file_sink_processor
 
 process_spans, process_logs, process_metrics = file_sink_processor()
 ''',

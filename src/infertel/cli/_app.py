@@ -1,0 +1,21 @@
+"""The ``infertel`` typer app. One module per command; this file only wires them (register new
+commands here)."""
+
+from __future__ import annotations
+
+import typer
+
+from infertel.cli import collector, demo, doctor, query, scan
+
+app = typer.Typer(
+    name="infertel",
+    help="Privacy-aware telemetry for ML inference: demo, query and scan telemetry stores.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # a traceback must never print payload values
+)
+app.command("demo")(demo.demo)
+app.command("query")(query.query)
+app.command("scan")(scan.scan)
+app.command("doctor")(doctor.doctor)
+app.add_typer(collector.app, name="collector")

@@ -1,0 +1,286 @@
+"""Telemetry: one configured pipeline — providers, exporters, the worker, flush and shutdown."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import DEFAULT_ON, Sampler
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext
+
+from infertel import _state
+from infertel import conventions as c
+from infertel._provenance import ModelInfo
+from infertel._version import VERSION
+from infertel.config import Settings
+from infertel.export._setup import Exporters, build_exporters
+from infertel.export._wrappers import (
+    GuardedLogExporter,
+    GuardedMetricExporter,
+    GuardedSpanExporter,
+)
+from infertel.pipeline._deadline import ms_left, run_with_deadline, start_daemon
+from infertel.pipeline._process import CallProcessor
+from infertel.pipeline._worker import Worker
+from infertel.privacy._exporters import ScrubbingLogExporter, ScrubbingSpanExporter
+from infertel.privacy._policy import PrivacyPolicy
+from infertel.privacy._scrubber import Scrubber, ScrubContext
+from infertel.signals._structlog import make_structlog_logger
+from infertel.signals.logs import LogBuilder
+from infertel.signals.metrics import InferenceMetrics, register_self_metrics
+from infertel.signals.traces import SpanBuilder
+
+_log = logging.getLogger("infertel")
+
+_RESOURCE_BUDGET_S = 5.0
+
+
+class Telemetry:
+    """One configured telemetry pipeline. Create it with :func:`infertel.configure`."""
+
+    def __init__(self, settings: Settings, model: ModelInfo | None = None, *,
+                 privacy: PrivacyPolicy | None = None,
+                 exporters: Exporters | None = None,
+                 metric_readers: Sequence[MetricReader] = ()) -> None:
+        self.settings = settings
+        self.model = model
+        self.privacy = privacy if privacy is not None else PrivacyPolicy()
+        self.scrubber = Scrubber(self.privacy)
+        self.enabled = settings.enabled
+        self._internal_errors = 0
+        self._callback_errors = 0
+        self._first_internal_error: BaseException | None = None
+        self._closed = False
+        self._configured_ns = time.time_ns()
+        self.worker = Worker(self._handle_batch, settings.queue_size, "infertel-worker")
+        self.resource = self._scrubbed_resource(_resource(settings, model))
+        if not self.privacy.redaction:
+            _log.warning("infertel: redaction is OFF: telemetry may carry personal data")
+
+        exporters = exporters if exporters is not None else build_exporters(settings)
+        timeout_ms = int(settings.export_timeout_s * 1000)
+        on_loss = self.worker.count_drop
+
+        # Spans and log records of inference calls are built and exported by the worker itself
+        # (one bounded queue, every loss counted). The tracer provider's batch processor only
+        # carries spans of nested OpenTelemetry instrumentation inside predict().
+        self._span_exporter: SpanExporter | None = None
+        self._log_exporter: LogRecordExporter | None = None
+        scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
+        # The same scope, as a distinct object: it marks the spans and log records the worker
+        # builds from parts it has already scrubbed, which the exit wrappers let through.
+        trusted_scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
+        # shutdown_on_exit=False: infertel shuts its providers down (with a deadline) itself.
+        self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
+        if exporters.spans is not None:
+            span_exporter: SpanExporter = exporters.spans
+            if self.privacy.redaction:
+                span_exporter = ScrubbingSpanExporter(span_exporter, self.scrubber, trusted_scope)
+            self._span_exporter = GuardedSpanExporter(span_exporter, on_loss)
+            self.tracer_provider.add_span_processor(
+                BatchSpanProcessor(self._span_exporter,
+                                   max_queue_size=max(settings.queue_size, 512),
+                                   export_timeout_millis=timeout_ms)
+            )
+        if exporters.logs is not None:
+            log_exporter: LogRecordExporter = exporters.logs
+            if self.privacy.redaction:
+                log_exporter = ScrubbingLogExporter(log_exporter, self.scrubber, trusted_scope)
+            self._log_exporter = GuardedLogExporter(log_exporter, on_loss)
+
+        readers = list(metric_readers)
+        if exporters.metrics is not None:
+            readers.append(
+                PeriodicExportingMetricReader(
+                    GuardedMetricExporter(exporters.metrics, on_loss),
+                    export_interval_millis=settings.metric_interval_s * 1000,
+                    export_timeout_millis=timeout_ms,
+                )
+            )
+        self.meter_provider = MeterProvider(resource=self.resource, metric_readers=readers,
+                                            shutdown_on_exit=False)
+
+        meter = self.meter_provider.get_meter(c.INSTRUMENTATION_SCOPE, VERSION)
+        self._logs = LogBuilder(self.resource, scope, trusted_scope)
+        self._processor = CallProcessor(
+            settings, model, self.privacy, self.scrubber, SpanBuilder(self.resource, trusted_scope),
+            self._logs, InferenceMetrics(meter), self._span_exporter, self._log_exporter,
+            self.internal_error)
+        register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors,
+                              self.scrubber.entity_counts, self.scrubber.failures)
+
+        # Hot-path helpers, resolved once.
+        self.id_generator = self.tracer_provider.id_generator
+        sampler = self.tracer_provider.sampler
+        self.sampler: Sampler | None = None if _samples_everything(sampler) else sampler
+        self.capture_undeclared = self.privacy.default_action != "drop"
+
+        self.worker.start()
+        if self.privacy.redaction:
+            self.worker.submit(self.scrubber.warm_up)
+        if model is not None:
+            provenance = {**model.resource_attributes(), **_extra_provenance(model)}
+            configured = self._configured_ns
+            self.worker.submit(lambda: self._logs.deployment(provenance, configured))
+
+    def _scrubbed_resource(self, resource: Resource) -> Resource:
+        """Resource attributes (OTEL_RESOURCE_ATTRIBUTES included) pass the same scrubber."""
+        if not self.privacy.redaction:
+            return resource
+        # Once per process, so a fixed, generous budget rather than the per-record one.
+        try:
+            clean = self.scrubber.attributes(resource.attributes, ScrubContext(_RESOURCE_BUDGET_S))
+        except Exception:
+            self.scrubber.count_failure()
+            safe = self.privacy.safe_keys
+            clean = {k: v for k, v in resource.attributes.items() if k in safe}
+            clean[c.REDACTION_FAILED] = True
+        return Resource(clean, resource.schema_url)
+
+    # ----------------------------------------------------------------- hot-path services
+    def should_sample(self, parent: Context | None, parent_span: SpanContext, trace_id: int,
+                      name: str) -> bool:
+        sampler = self.sampler
+        if sampler is None:  # ParentBased(always_on): follow the parent, sample roots
+            return parent_span.trace_flags.sampled if parent_span.is_valid else True
+        decision = sampler.should_sample(parent, trace_id, name).decision
+        return bool(decision.is_sampled())  # type: ignore[no-untyped-call]
+
+    def internal_error(self, error: BaseException, *, reraise: bool = True) -> None:
+        """Count (and log once) an SDK failure; under tests, surface it."""
+        self._internal_errors += 1
+        if self._first_internal_error is None:
+            self._first_internal_error = error
+            _log.warning("infertel internal error (telemetry continues): %r", error,
+                         exc_info=error)
+        if reraise and self.settings.raise_internal_errors:
+            raise _state.InternalError(f"infertel internal error: {error!r}") from error
+
+    def submit(self, item: object) -> bool:
+        """Hand a record or log event to the background worker (the hot path's one call)."""
+        return self.worker.submit(item)
+
+    @property
+    def raise_internal_errors(self) -> bool:
+        return self.settings.raise_internal_errors
+
+    def _handle_batch(self, batch: list[Any]) -> None:
+        self._processor.handle(batch)
+
+    def callback_error(self, error: BaseException) -> None:
+        """A user-supplied callback (a segment function) failed: counted, logged once, never
+        raised, because it is the application's bug rather than the SDK's."""
+        self._callback_errors += 1
+        if self._callback_errors == 1:
+            _log.warning("infertel: a segment callback raised %r; segment set to 'unknown'",
+                         type(error).__name__)
+
+    @property
+    def callback_errors(self) -> int:
+        return self._callback_errors
+
+    def dropped(self) -> dict[str, int]:
+        """Records lost so far, by reason (``queue_full``, ``shutdown``, ``export_failed``...)."""
+        return self.worker.dropped()
+
+    @property
+    def internal_errors(self) -> int:
+        return self._internal_errors
+
+    # ----------------------------------------------------------------- public surface
+    def get_logger(self, name: str | None = None, **initial: Any) -> Any:
+        """A structlog logger bound to this Telemetry; see :func:`infertel.get_logger`."""
+        return make_structlog_logger(self.worker.submit, name, **initial)
+
+    def flush(self, timeout: float = 5.0, *, metrics: bool = True) -> bool:
+        """Export everything handed over so far; False if ``timeout`` passed first.
+
+        ``metrics=False`` leaves metric readers alone (a collection resets exemplars, which an
+        in-memory reader in tests wants to see).
+        """
+        deadline = time.monotonic() + timeout
+        done = self.worker.flush(timeout)
+        done = self.tracer_provider.force_flush(ms_left(deadline)) and done
+        if metrics:
+            done = self.meter_provider.force_flush(ms_left(deadline)) and done
+        if self.settings.raise_internal_errors and self._first_internal_error is not None:
+            raise _state.InternalError("infertel internal error") from self._first_internal_error
+        return done
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Drain, export and stop, within ``timeout`` seconds whatever the backend does.
+
+        The work runs on a helper thread; at the deadline this returns False and the
+        remainder is abandoned (the helper is a daemon thread, so it cannot hold the process).
+        """
+        if self._closed:
+            return True
+        self._closed = True
+        self.enabled = False
+        if _state.current is self:
+            _state.current = None
+        deadline = time.monotonic() + max(0.0, timeout)
+
+        def remaining() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        # Drain the hand-off queue into the processors first, then shut the three providers
+        # down side by side: a hung trace export must not starve the metrics and logs.
+        drained = run_with_deadline(lambda: self.worker.stop(remaining()), remaining())
+        steps = [
+            self.tracer_provider.shutdown,  # also shuts the span exporter down
+            lambda: self.meter_provider.shutdown(timeout_millis=ms_left(deadline)),
+        ]
+        if self._log_exporter is not None:
+            steps.append(self._log_exporter.shutdown)
+        steps.append(self.scrubber.close)
+        done = [start_daemon(step) for step in steps]
+        finished = [event.wait(remaining()) for event in done]
+        lost = self.dropped()
+        if lost:
+            _log.warning("infertel: telemetry records were dropped: %s", lost)
+        return drained and all(finished)
+
+    def after_fork_in_child(self) -> None:
+        if not self._closed:
+            self.worker.reset_after_fork()
+
+
+
+
+def _extra_provenance(model: ModelInfo) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if model.library_versions:
+        extra[c.MODEL_LIBRARY_VERSIONS] = dict(model.library_versions)
+    return extra
+
+
+def _samples_everything(sampler: Sampler) -> bool:
+    """True for the default ParentBased(ALWAYS_ON), which the hot path can decide inline."""
+    return sampler is DEFAULT_ON
+
+
+def _resource(settings: Settings, model: ModelInfo | None) -> Resource:
+    attributes: dict[str, Any] = {
+        c.SERVICE_NAME: settings.service_name,
+        c.SERVICE_INSTANCE_ID: str(uuid.uuid4()),
+    }
+    if settings.service_version:
+        attributes[c.SERVICE_VERSION] = settings.service_version
+    if settings.environment:
+        attributes[c.DEPLOYMENT_ENVIRONMENT] = settings.environment
+    if model is not None:
+        attributes.update(model.resource_attributes())
+    # Resource.create merges OTEL_RESOURCE_ATTRIBUTES and the SDK's telemetry.sdk.* attributes.
+    return Resource.create(attributes)
