@@ -19,3 +19,8 @@ app.command("query")(query.query)
 app.command("scan")(scan.scan)
 app.command("doctor")(doctor.doctor)
 app.add_typer(collector.app, name="collector")
+
+# --- monitoring commands (issue 10) ---
+from infertel.cli import baseline  # noqa: E402  (kept in this block, apart from the others)
+
+app.add_typer(baseline.app, name="baseline")
