@@ -74,12 +74,36 @@ def test_snapshot_shapes() -> None:
     assert "<max depth>" in str(snapshot(nested))
 
 
-def test_numpy_arrays_become_bounded_lists() -> None:
+def test_numpy_arrays_are_summarised_never_dumped() -> None:
     import numpy as np
 
-    assert snapshot(np.array([[1, 2], [3, 4]])) == [[1, 2], [3, 4]]
-    assert len(snapshot(np.zeros(10_000))) == 1000
+    from infertel._record import ArraySnapshot
+
+    phones = np.array([[4155550123, 4155550199], [4155550100, 4155550111]], dtype=np.int64)
+    captured = snapshot(phones)
+    assert isinstance(captured, ArraySnapshot)
+    phones[0, 0] = 0  # later mutation cannot reach the snapshot
+    summary = captured.summary()
+    assert (summary["shape"], summary["dtype"]) == ([2, 2], "int64")
+    assert (summary["min"], summary["max"]) == (4155550100, 4155550199)
+    big = snapshot(np.zeros(10_000)).summary()
+    assert (big["sampled"], big["shape"]) == (ArraySnapshot.MAX_VALUES, [10_000])
     assert snapshot(np.float32(0.5)) == 0.5
+
+
+def test_array_inputs_leave_as_summaries_with_digit_runs_scrubbed() -> None:
+    import numpy as np
+
+    @infertel.traced_inference(inputs={"features": "keep"})
+    def predict(features: object) -> int:
+        return 1
+
+    with capture_telemetry() as captured:
+        predict(np.array([4111111111111111, 4111111111111111], dtype=np.int64))
+        [span] = captured.spans()
+    exported = span.attributes[c.INPUT_PREFIX + "features"]
+    assert "4111111111111111" not in exported
+    assert '"shape":[2]' in exported
 
 
 def test_missing_path_is_skipped_not_an_error() -> None:

@@ -63,10 +63,11 @@ def test_internal_failure_in_the_background_is_counted_not_raised() -> None:
         return x
 
     with capture_telemetry(raise_internal_errors=False) as captured:
-        def broken_emit(record: object) -> None:
-            raise RuntimeError("span builder broke")
+        class BrokenBuilder:
+            def build(self, call: object) -> None:
+                raise RuntimeError("span builder broke")
 
-        captured.telemetry._processor._build = broken_emit  # type: ignore[assignment]
+        captured.telemetry._processor.spans = BrokenBuilder()  # type: ignore[assignment]
         assert predict(3) == 3
         captured.flush()
         assert captured.telemetry.internal_errors == 1

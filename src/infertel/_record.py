@@ -8,6 +8,7 @@ are snapshots taken before the call returned.
 
 from __future__ import annotations
 
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from infertel import conventions as c
@@ -121,3 +122,123 @@ class LogEvent:
         self.trace_id = trace_id
         self.span_id = span_id
         self.sampled = sampled
+
+
+class ExceptionText:
+    """An exception as exported: type name, message and formatted stack. Built from the raw
+    exception only at the privacy boundary, which scrubs message and stack before any signal
+    sees them."""
+
+    __slots__ = ("message", "stacktrace", "type_name")
+
+    def __init__(self, type_name: str, message: str, stacktrace: str) -> None:
+        self.type_name = type_name
+        self.message = message
+        self.stacktrace = stacktrace
+
+    @classmethod
+    def of(cls, exception: BaseException) -> ExceptionText:
+        return cls(exception_type_name(exception), exception_message(exception),
+                   exception_stacktrace(exception))
+
+
+def exception_type_name(exception: BaseException) -> str:
+    cls = type(exception)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def exception_message(exception: BaseException) -> str:
+    try:
+        return str(exception)
+    except Exception:  # a user __str__ that raises must not take the worker down
+        return f"<unprintable {type(exception).__name__}>"
+
+
+def exception_stacktrace(exception: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(exception))
+    except Exception:
+        return f"<unformattable {type(exception).__name__}>"
+
+
+class ScrubbedCall:
+    """One call after the privacy boundary: everything a span, a log record, a metric update
+    or a monitor may use, and nothing else. Built only by ``privacy.scrub_call``; no field
+    holds a raw payload value."""
+
+    __slots__ = (
+        "attributes",
+        "drift",
+        "end_ns",
+        "exception",
+        "inputs",
+        "metric_attributes",
+        "name",
+        "outputs",
+        "parent_span_id",
+        "predictions",
+        "sampled",
+        "span_id",
+        "start_ns",
+        "trace_id",
+        "trace_state",
+    )
+
+    def __init__(self, record: InferenceRecord, *, name: str, attributes: dict[str, Any],
+                 metric_attributes: dict[str, Any], inputs: dict[str, Any] | None,
+                 outputs: dict[str, Any] | None, exception: ExceptionText | None,
+                 trace_state: tuple[tuple[str, str], ...],
+                 predictions: tuple[float, ...]) -> None:
+        self.trace_id = record.trace_id
+        self.span_id = record.span_id
+        self.parent_span_id = record.parent_span_id
+        self.sampled = record.sampled
+        self.start_ns = record.start_ns
+        self.end_ns = record.end_ns
+        self.name = name
+        self.attributes = attributes
+        self.metric_attributes = metric_attributes
+        self.inputs = inputs
+        self.outputs = outputs
+        self.exception = exception
+        self.trace_state = trace_state
+        self.predictions = predictions
+        # Monitoring facts derived inside the boundary (bin indices, never raw values).
+        self.drift: Any = None
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_ns - self.start_ns) / 1e9
+
+
+class ArraySnapshot:
+    """A numpy array (or pandas Series) captured on the hot path: shape, dtype and a bounded
+    copy of the first values. The boundary exports its summary, never the values themselves
+    (a prediction's scores are the one exception, as numbers on ``ml.prediction.value``)."""
+
+    __slots__ = ("dtype", "head", "shape", "size")
+
+    # Values kept for statistics and prediction scores.
+    MAX_VALUES = 1000
+
+    def __init__(self, value: Any) -> None:
+        self.shape = tuple(int(n) for n in getattr(value, "shape", ()) or ())
+        self.dtype = str(getattr(value, "dtype", ""))
+        self.size = int(getattr(value, "size", 0) or 0)
+        flat = value.reshape(-1) if hasattr(value, "reshape") else value
+        self.head = flat[: self.MAX_VALUES].copy()
+
+    def summary(self) -> dict[str, Any]:
+        """Type, shape, dtype and, for numbers, min / max / mean over the kept values."""
+        out: dict[str, Any] = {"type": "array", "shape": list(self.shape), "dtype": self.dtype}
+        kind = getattr(getattr(self.head, "dtype", None), "kind", "")
+        if kind in ("i", "u", "f") and len(self.head):
+            values = [float(v) for v in self.head.tolist()]
+            finite = [v for v in values if v == v and abs(v) != float("inf")]
+            if finite:
+                out["min"], out["max"] = min(finite), max(finite)
+                out["mean"] = sum(finite) / len(finite)
+            if self.size > len(values):
+                out["sampled"] = len(values)
+        return out

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Final, get_args
 
+from infertel._record import ArraySnapshot
 from infertel._types import Action
 
 WHOLE_RESULT: Final = "return"
@@ -165,9 +166,14 @@ def snapshot(value: Any, depth: int = 0) -> Any:
         return snapshot(fields, depth + 1)
     tolist = getattr(value, "tolist", None)  # numpy arrays and scalars, without importing numpy
     if callable(tolist) and hasattr(value, "dtype"):
-        if getattr(value, "size", 0) > _MAX_ITEMS:  # copy only what will be kept
-            return snapshot(value.reshape(-1)[:_MAX_ITEMS].tolist(), depth + 1)
-        return snapshot(tolist(), depth + 1)
+        if not getattr(value, "shape", ()):
+            return tolist()  # a numpy scalar: a plain number or string
+        # An array is exported as its summary (shape, dtype, statistics), never dumped; a
+        # bounded copy is taken here so later mutation cannot change it.
+        return ArraySnapshot(value)
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "dtypes"):  # a DataFrame: its shape only
+        return {"type": type(value).__name__, "shape": [int(n) for n in shape]}
     return f"<{type(value).__name__}>"
 
 

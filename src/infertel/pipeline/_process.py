@@ -1,4 +1,5 @@
-"""The worker's side of a call: apply the privacy policy, then build span, metrics and log.
+"""The worker's side of a batch: every record crosses the privacy boundary, then signals are
+built from what it returns (``ScrubbedCall``), then spans and log records are exported.
 
 Runs only on the background worker thread; it never raises out (a failing record is counted as
 an internal error and costs that record only).
@@ -14,38 +15,25 @@ from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from infertel import conventions as c
-from infertel._provenance import ModelInfo
-from infertel._record import InferenceRecord, LogEvent
-from infertel.config import Settings
-from infertel.privacy._actions import apply_actions
-from infertel.privacy._policy import PrivacyPolicy
-from infertel.privacy._scrubber import REDACTION_FAILED, Scrubber, ScrubContext
-from infertel.signals._attributes import (
-    ExceptionText,
-    call_attributes,
-    metric_segment,
-    payload_attributes,
-)
+from infertel._record import InferenceRecord, LogEvent, ScrubbedCall
+from infertel.privacy._boundary import Boundary
+from infertel.privacy._scrubber import Scrubber
 from infertel.signals.logs import LogBuilder
-from infertel.signals.metrics import InferenceMetrics, metric_attributes
+from infertel.signals.metrics import InferenceMetrics
 from infertel.signals.traces import SpanBuilder
 
-# Names from code (span, model, version) are scrubbed once each, under this budget.
-NAME_BUDGET_S = 5.0
+# Hooks that see each batch's scrubbed calls after signals are built (drift, rollout guard).
+CallObserver = Callable[[list[ScrubbedCall]], list[ReadableLogRecord]]
 
 
 class CallProcessor:
     """Turns one worker batch into exported spans and log records and recorded metrics."""
 
-    def __init__(self, settings: Settings, model: ModelInfo | None, privacy: PrivacyPolicy,
-                 scrubber: Scrubber, spans: SpanBuilder, logs: LogBuilder,
-                 metrics: InferenceMetrics, span_exporter: SpanExporter | None,
-                 log_exporter: LogRecordExporter | None,
+    def __init__(self, boundary: Boundary, scrubber: Scrubber, spans: SpanBuilder,
+                 logs: LogBuilder, metrics: InferenceMetrics,
+                 span_exporter: SpanExporter | None, log_exporter: LogRecordExporter | None,
                  internal_error: Callable[..., None]) -> None:
-        self.settings = settings
-        self.model = model
-        self.privacy = privacy
+        self.boundary = boundary
         self.scrubber = scrubber
         self.spans = spans
         self.logs = logs
@@ -53,118 +41,57 @@ class CallProcessor:
         self.span_exporter = span_exporter
         self.log_exporter = log_exporter
         self._internal_error = internal_error
-        self._segments_seen: set[str] = set()
-        self._scrubbed_names: dict[str, str] = {}
+        self.observers: list[CallObserver] = []
 
     def handle(self, batch: list[Any]) -> None:
         spans: list[ReadableSpan] = []
         logs: list[ReadableLogRecord] = []
-        if self.privacy.redaction:
-            payloads = [r.inputs for r in batch if isinstance(r, InferenceRecord) and r.inputs]
-            payloads += [r.outputs for r in batch if isinstance(r, InferenceRecord) and r.outputs]
-            if payloads:
-                try:
-                    self.scrubber.preload(payloads, self.privacy.redaction_timeout_s * len(batch))
-                except Exception as error:
-                    self._internal_error(error, reraise=False)
+        calls: list[ScrubbedCall] = []
+        if self.boundary.policy.redaction:
+            self._preload(batch)
         try:
-            self._build_batch(batch, spans, logs)
+            self._build_batch(batch, spans, logs, calls)
         finally:
             self.scrubber.release()
             self.metrics.flush()
+        for observe in self.observers:
+            try:
+                logs.extend(observe(calls))
+            except Exception as error:
+                self._internal_error(error, reraise=False)
         if spans and self.span_exporter is not None:
             self.span_exporter.export(spans)
         if logs and self.log_exporter is not None:
             self.log_exporter.export(logs)
 
+    def _preload(self, batch: list[Any]) -> None:
+        """Send the batch's long payload strings to the redaction child in one round trip."""
+        payloads = [r.inputs for r in batch if isinstance(r, InferenceRecord) and r.inputs]
+        payloads += [r.outputs for r in batch if isinstance(r, InferenceRecord) and r.outputs]
+        if payloads:
+            try:
+                self.scrubber.preload(payloads,
+                                      self.boundary.policy.redaction_timeout_s * len(batch))
+            except Exception as error:
+                self._internal_error(error, reraise=False)
+
     def _build_batch(self, batch: list[Any], spans: list[ReadableSpan],
-                     logs: list[ReadableLogRecord]) -> None:
+                     logs: list[ReadableLogRecord], calls: list[ScrubbedCall]) -> None:
+        boundary = self.boundary
         for item in batch:
             try:
                 if isinstance(item, InferenceRecord):
-                    span, log = self._build(item)
-                    if span is not None:
-                        spans.append(span)
-                    logs.append(log)
+                    call = boundary.scrub_call(item)
+                    calls.append(call)
+                    self.metrics.record(call)
+                    if call.sampled:
+                        spans.append(self.spans.build(call))
+                    logs.append(self.logs.inference(call))
                 elif isinstance(item, LogEvent):
-                    logs.append(self.logs.user_event(item))
+                    logs.append(self.logs.user_event(boundary.scrub_log_event(item)))
                 else:  # a deferred task; it may produce a log record (the deployment event)
                     produced = item()
                     if isinstance(produced, ReadableLogRecord):
                         logs.append(produced)
             except Exception as error:
                 self._internal_error(error, reraise=False)
-
-    def _build(self, record: InferenceRecord) -> tuple[ReadableSpan | None, ReadableLogRecord]:
-        """Apply the privacy policy to the record's payload, then build span, metrics, log."""
-        scrubber = self.scrubber
-        context = ScrubContext(self.privacy.redaction_timeout_s)
-        spec = record.spec
-        failures_before = scrubber.failures()
-        try:
-            inputs = apply_actions(record.inputs, spec.input_actions, scrubber, context,
-                                   self.privacy.default_action)
-            outputs = apply_actions(record.outputs, spec.output_actions, scrubber, context)
-            segment = self._segment(record.segment, context)
-        except Exception:
-            # Fail closed: the payload never leaves raw; the call's metadata still does.
-            scrubber.count_failure()
-            inputs = dict.fromkeys(record.inputs or (), REDACTION_FAILED) or None
-            outputs = dict.fromkeys(record.outputs or (), REDACTION_FAILED) or None
-            segment = c.SEGMENT_UNKNOWN
-        exception = ExceptionText.of(record.exception) if record.exception is not None else None
-        if exception is not None and self.privacy.redaction:
-            exception = self._scrubbed_exception(exception)
-        attributes = call_attributes(record, segment, self.settings.ring)
-        model = spec.model or self.model
-        if model is not None:
-            attributes[c.MODEL_NAME] = self.name(model.name)
-            attributes[c.MODEL_VERSION] = self.name(model.version)
-        if self.privacy.redaction:
-            attributes[c.REDACTION_COUNT] = context.redactions
-            if scrubber.failures() != failures_before:
-                attributes[c.REDACTION_FAILED] = True
-        metric_attrs = metric_attributes(attributes)
-        metric_attrs[c.SEGMENT] = metric_segment(segment, self._segments_seen,
-                                                 self.privacy.segment_limit)
-        self.metrics.record(record, metric_attrs)
-        span = None
-        if record.sampled:
-            span = self.spans.build(record, {**attributes, **payload_attributes(inputs, outputs)},
-                                    self.name(spec.span_name), exception)
-        return span, self.logs.inference(record, attributes, inputs, outputs, exception)
-
-    def _scrubbed_exception(self, exception: ExceptionText) -> ExceptionText:
-        """Message and stack text through the scrubber; markers if that fails (fail closed)."""
-        try:
-            context = ScrubContext(self.privacy.redaction_timeout_s)
-            return ExceptionText(exception.type_name,
-                                 self.scrubber.text(exception.message, context),
-                                 self.scrubber.text(exception.stacktrace, context))
-        except Exception:
-            self.scrubber.count_failure()
-            return ExceptionText(exception.type_name, REDACTION_FAILED, REDACTION_FAILED)
-
-    def name(self, name: str) -> str:
-        """A name from code (span, model, version), scrubbed once and remembered."""
-        if not self.privacy.redaction:
-            return name
-        scrubbed = self._scrubbed_names.get(name)
-        if scrubbed is None:
-            try:
-                scrubbed = self.scrubber.text(name, ScrubContext(NAME_BUDGET_S))
-            except Exception:
-                self.scrubber.count_failure()
-                scrubbed = REDACTION_FAILED
-            if len(self._scrubbed_names) < 10_000:
-                self._scrubbed_names[name] = scrubbed
-        return scrubbed
-
-    def _segment(self, segment: str | None, context: ScrubContext) -> str:
-        if not segment:
-            return c.SEGMENT_UNKNOWN
-        if self.privacy.segment_action == "hash":
-            return self.scrubber.pseudonym("SEGMENT", segment)
-        if self.privacy.redaction:
-            return self.scrubber.text(segment, context)
-        return segment

@@ -13,7 +13,6 @@ from opentelemetry.sdk._logs.export import LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import DEFAULT_ON, Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -33,9 +32,10 @@ from infertel.export._wrappers import (
 from infertel.pipeline._deadline import ms_left, run_with_deadline, start_daemon
 from infertel.pipeline._process import CallProcessor
 from infertel.pipeline._worker import Worker
-from infertel.privacy._exporters import ScrubbingLogExporter, ScrubbingSpanExporter
+from infertel.privacy._boundary import Boundary, error_location
+from infertel.privacy._guard import ExitGuard, GuardedTracerProvider, ScrubbingMetricExporter
 from infertel.privacy._policy import PrivacyPolicy
-from infertel.privacy._scrubber import Scrubber, ScrubContext
+from infertel.privacy._scrubber import Scrubber
 from infertel.signals._structlog import make_structlog_logger
 from infertel.signals.logs import LogBuilder
 from infertel.signals.metrics import InferenceMetrics, register_self_metrics
@@ -64,7 +64,11 @@ class Telemetry:
         self._closed = False
         self._configured_ns = time.time_ns()
         self.worker = Worker(self._handle_batch, settings.queue_size, "infertel-worker")
-        self.resource = self._scrubbed_resource(_resource(settings, model))
+        # The privacy boundary: ``boundary`` for what the hot path hands over, ``guard`` for
+        # everything else (user spans, user metrics, resource, scopes). One scrubber, one policy.
+        self.guard = ExitGuard(self.scrubber, enabled=self.privacy.redaction)
+        self.boundary = Boundary(self.privacy, self.scrubber, ring=settings.ring, model=model)
+        self.resource = self.guard.resource(_resource(settings, model))
         if not self.privacy.redaction:
             _log.warning("infertel: redaction is OFF: telemetry may carry personal data")
 
@@ -78,32 +82,27 @@ class Telemetry:
         self._span_exporter: SpanExporter | None = None
         self._log_exporter: LogRecordExporter | None = None
         scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
-        # The same scope, as a distinct object: it marks the spans and log records the worker
-        # builds from parts it has already scrubbed, which the exit wrappers let through.
-        trusted_scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
         # shutdown_on_exit=False: infertel shuts its providers down (with a deadline) itself.
-        self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
+        # Every span processor of this provider sits behind the ExitGuard (user spans only: the
+        # worker builds inference spans from the boundary's ScrubbedCall and exports them).
+        self.tracer_provider = GuardedTracerProvider(self.guard, resource=self.resource,
+                                                     shutdown_on_exit=False)
         if exporters.spans is not None:
-            span_exporter: SpanExporter = exporters.spans
-            if self.privacy.redaction:
-                span_exporter = ScrubbingSpanExporter(span_exporter, self.scrubber, trusted_scope)
-            self._span_exporter = GuardedSpanExporter(span_exporter, on_loss)
+            self._span_exporter = GuardedSpanExporter(exporters.spans, on_loss)
             self.tracer_provider.add_span_processor(
                 BatchSpanProcessor(self._span_exporter,
                                    max_queue_size=max(settings.queue_size, 512),
                                    export_timeout_millis=timeout_ms)
             )
         if exporters.logs is not None:
-            log_exporter: LogRecordExporter = exporters.logs
-            if self.privacy.redaction:
-                log_exporter = ScrubbingLogExporter(log_exporter, self.scrubber, trusted_scope)
-            self._log_exporter = GuardedLogExporter(log_exporter, on_loss)
+            self._log_exporter = GuardedLogExporter(exporters.logs, on_loss)
 
         readers = list(metric_readers)
         if exporters.metrics is not None:
             readers.append(
                 PeriodicExportingMetricReader(
-                    GuardedMetricExporter(exporters.metrics, on_loss),
+                    GuardedMetricExporter(ScrubbingMetricExporter(exporters.metrics, self.guard),
+                                          on_loss),
                     export_interval_millis=settings.metric_interval_s * 1000,
                     export_timeout_millis=timeout_ms,
                 )
@@ -112,11 +111,10 @@ class Telemetry:
                                             shutdown_on_exit=False)
 
         meter = self.meter_provider.get_meter(c.INSTRUMENTATION_SCOPE, VERSION)
-        self._logs = LogBuilder(self.resource, scope, trusted_scope)
+        self._logs = LogBuilder(self.resource, scope)
         self._processor = CallProcessor(
-            settings, model, self.privacy, self.scrubber, SpanBuilder(self.resource, trusted_scope),
-            self._logs, InferenceMetrics(meter), self._span_exporter, self._log_exporter,
-            self.internal_error)
+            self.boundary, self.scrubber, SpanBuilder(self.resource, scope), self._logs,
+            InferenceMetrics(meter), self._span_exporter, self._log_exporter, self.internal_error)
         register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors,
                               self.scrubber.entity_counts, self.scrubber.failures)
 
@@ -132,21 +130,8 @@ class Telemetry:
         if model is not None:
             provenance = {**model.resource_attributes(), **_extra_provenance(model)}
             configured = self._configured_ns
-            self.worker.submit(lambda: self._logs.deployment(provenance, configured))
-
-    def _scrubbed_resource(self, resource: Resource) -> Resource:
-        """Resource attributes (OTEL_RESOURCE_ATTRIBUTES included) pass the same scrubber."""
-        if not self.privacy.redaction:
-            return resource
-        # Once per process, so a fixed, generous budget rather than the per-record one.
-        try:
-            clean = self.scrubber.attributes(resource.attributes, ScrubContext(_RESOURCE_BUDGET_S))
-        except Exception:
-            self.scrubber.count_failure()
-            safe = self.privacy.safe_keys
-            clean = {k: v for k, v in resource.attributes.items() if k in safe}
-            clean[c.REDACTION_FAILED] = True
-        return Resource(clean, resource.schema_url)
+            self.worker.submit(lambda: self._logs.deployment(
+                self.boundary.scrub_attributes(provenance), configured))
 
     # ----------------------------------------------------------------- hot-path services
     def should_sample(self, parent: Context | None, parent_span: SpanContext, trace_id: int,
@@ -162,8 +147,10 @@ class Telemetry:
         self._internal_errors += 1
         if self._first_internal_error is None:
             self._first_internal_error = error
-            _log.warning("infertel internal error (telemetry continues): %r", error,
-                         exc_info=error)
+            # Type and code location only: an exception's message or repr can quote the
+            # payload value that caused it, and stderr is an exit like any other.
+            _log.warning("infertel internal error (telemetry continues): %s",
+                         error_location(error))
         if reraise and self.settings.raise_internal_errors:
             raise _state.InternalError(f"infertel internal error: {error!r}") from error
 

@@ -6,10 +6,12 @@ Applied by the background worker before the span and log are built, so the span'
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from collections.abc import Mapping
 from typing import Any
 
+from infertel.privacy._markers import MARKER
 from infertel.privacy._scrubber import REDACTION_FAILED, TRUNCATED, Scrubber, ScrubContext
 
 HASH_KIND = "HASH"
@@ -41,10 +43,13 @@ def _apply(path: str, action: str, value: Any, scrubber: Scrubber,
     if action == "bucket":
         return bucket(value, policy.buckets.get(path, policy.default_buckets))
     if action == "truncate":
+        # Scan the whole value first, then cut what is left: a cut through an e-mail address
+        # would leave its local part, undetectable and still personal.
         limit = policy.truncate_length
-        text = value if isinstance(value, str) else str(value)
-        cut = text if len(text) <= limit else text[:limit] + TRUNCATED
-        return scrubber.text(cut, context) if policy.redaction else cut
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        if policy.redaction:
+            text = scrubber.text(text, context)
+        return text if len(text) <= limit else _cut_outside_markers(text, limit) + TRUNCATED
     if policy.redaction:
         # keep and redact both pass PII detection on every string inside (design rule 4:
         # captured free text is always scanned). Scrubbing the structure here, before any
@@ -67,3 +72,15 @@ def bucket(value: Any, boundaries: tuple[float, ...]) -> str:
 
 def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _cut_outside_markers(text: str, limit: int) -> str:
+    """The first ``limit`` characters, moved back to before a marker the cut would split and
+    to before a partial word (the rest of a value the detector left alone)."""
+    cut = limit
+    for match in MARKER.finditer(text, 0, limit + 64):
+        if match.start() < cut < match.end():
+            cut = match.start()
+    while cut > 0 and not text[cut - 1].isspace() and cut < len(text) and not text[cut].isspace():
+        cut -= 1
+    return text[:cut]

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from infertel.privacy._keys import SDK_KEYS, fits_shape, is_digit_run, key_entity
 from infertel.privacy._markers import split_markers
 from infertel.privacy._offload import OFFLOAD_MIN_CHARS, RedactionProcess
 from infertel.privacy._policy import PrivacyPolicy
@@ -35,14 +36,11 @@ SECRET_MARKER: Final = "<SECRET>"
 _CLEAN_MEMO_SIZE = 65_536
 # Walks deeper than this are cut: telemetry values are shallow, and a cycle must not hang us.
 _MAX_DEPTH = 16
-# A value stored under a key named like this is a secret whatever it looks like: once a JSON
-# document is taken apart, "hunter2" no longer carries the "password" beside it that the
-# patterns need as context.
-_SECRET_KEY = re.compile(
-    r"pass(?:word|wd|phrase)?$|pwd$|secret|token$|api[_-]?key$|private[_-]?key$"
-    r"|credentials?$|authorization$|cookie$|session[_-]?(?:id|key)$|signature$",
-    re.IGNORECASE,
-)
+# Characters scanned on each side of a length cut, so an entity across the cut is found whole.
+_CUT_WINDOW = 256
+_TOKEN_TAIL = re.compile(r"\S*$")
+# Digits and the separators numbers are written with, ending at the cut.
+_NUMBER_TAIL = re.compile(r"[\d(+][\d\s\u00a0\u202f\u2007().+/-]*$")
 
 
 class ScrubTimeout(Exception):
@@ -172,7 +170,7 @@ class Scrubber:
                                   separators=(",", ":"))
         suffix = ""
         if len(text) > self.policy.max_text_length:
-            text, suffix = text[: self.policy.max_text_length], TRUNCATED
+            text, suffix = self.safe_cut(text, self.policy.max_text_length), TRUNCATED
         if "<" in text:
             # Text holding our own markers (already scrubbed once): keep the markers intact
             # and scrub only what lies between them.
@@ -206,23 +204,57 @@ class Scrubber:
         return redacted
 
     def value(self, value: Any, context: ScrubContext, depth: int = 0) -> Any:
-        """A scrubbed copy of an attribute / body value (OTel AnyValue shapes)."""
+        """A scrubbed copy of an attribute / body value (OTel AnyValue shapes).
+
+        Every type is looked at: strings by detection, integers and integral floats long
+        enough to be a phone, card or national id as digit strings, map keys as well as values
+        (a key can make its value personal or secret, see ``_keys``), bytes as their length.
+        """
         if isinstance(value, str):
             return self.text(value, context)
-        if value is None or isinstance(value, (bool, int, float)):
+        if value is None or isinstance(value, bool):
             return value
+        if isinstance(value, (int, float)):
+            return self.number(value, context)
         if depth >= _MAX_DEPTH:
             return REDACTION_FAILED
         if isinstance(value, Mapping):
-            safe = self.policy.safe_keys
-            return {self.key(str(k), context):
-                    v if k in safe else self._field(str(k), v, context, depth + 1)
+            return {self.key(str(k), context): self._field(str(k), v, context, depth + 1)
                     for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(v, context, depth + 1) for v in value]
-        if isinstance(value, (bytes, bytearray)):
+        if isinstance(value, (bytes, bytearray, memoryview)):
             return f"<bytes:{len(value)}>"
         return f"<{type(value).__name__}>"
+
+    def safe_cut(self, text: str, limit: int) -> str:
+        """``text`` cut to at most ``limit`` characters without leaving part of a value.
+
+        The text around the cut is scanned first: an entity the cut would split is dropped
+        whole, and so is a partial token (the first 8 digits of a phone number are not
+        detectable as a phone, yet still leak it).
+        """
+        if len(text) <= limit:
+            return text
+        cut = limit
+        start = max(0, limit - _CUT_WINDOW)
+        for finding in self.key_detector.analyze(text[start:limit + _CUT_WINDOW]):
+            if start + finding.start < cut < start + finding.end:
+                cut = start + finding.start
+        if cut > 0 and not text[cut - 1].isspace() and not text[cut].isspace():
+            cut = _TOKEN_TAIL.search(text, 0, cut).start()  # type: ignore[union-attr]
+        tail = _NUMBER_TAIL.search(text, 0, cut)
+        if tail is not None and sum(ch.isdigit() for ch in tail.group()) >= 3:
+            cut = tail.start()
+        return text[:cut]
+
+    def number(self, value: int | float, context: ScrubContext) -> Any:
+        """A number, or the marker of what its digits are (a card or phone held as an int)."""
+        if not is_digit_run(value):
+            return value
+        digits = str(int(value))
+        scrubbed = self.text(digits, context)
+        return value if scrubbed == digits else scrubbed
 
     def key(self, key: str, context: ScrubContext) -> str:
         """An attribute or map key: pattern detection only, whatever the policy's mode.
@@ -264,28 +296,43 @@ class Scrubber:
         return detector
 
     def _field(self, key: str, value: Any, context: ScrubContext, depth: int) -> Any:
-        if isinstance(value, str) and value and _SECRET_KEY.search(key):
-            context.redactions += 1
-            with self._count_lock:
-                self._entities["SECRET"] += 1
-            return SECRET_MARKER
+        """A value under ``key``: replaced whole when the key names a secret or personal data
+        (whatever the value's type), scrubbed by content otherwise."""
+        if fits_shape(key, value):
+            return value
+        if key not in SDK_KEYS and value is not None and value != "" and (
+                not isinstance(value, bool)):
+            entity = key_entity(key)
+            if entity is not None:
+                return self._replace_whole(entity, value, context)
         return self.value(value, context, depth)
+
+    def _replace_whole(self, entity: str, value: Any, context: ScrubContext) -> str:
+        context.redactions += 1
+        with self._count_lock:
+            self._entities[entity] += 1
+        if entity == "SECRET":
+            return SECRET_MARKER
+        if entity in self.policy.pseudonymize_entities:
+            return self.pseudonymizer.token(entity, _canonical(value))
+        return f"<{entity}>"
 
     def attributes(self, attributes: Mapping[str, Any] | None,
                    context: ScrubContext) -> dict[str, Any]:
-        """Scrub values (and keys) except those of infertel's own safe keys."""
+        """Scrub values and keys. Nothing passes by its key's name alone: infertel's own keys
+        skip scanning only when the value has the key's declared shape (``_keys.SHAPES``)."""
         if not attributes:
             return {}
-        safe = self.policy.safe_keys
         out: dict[str, Any] = {}
         for key, value in attributes.items():
-            if key in safe:
+            if fits_shape(key, value):
                 out[key] = value
-            else:
-                scrubbed = self._field(key.rsplit(".", 1)[-1], value, context, 0)
-                out[self.key(key, context)] = (
-                    tuple(scrubbed) if isinstance(value, tuple) else scrubbed
-                )
+                continue
+            scrubbed = self._field(key, value, context, 0)
+            out[self.key(key, context)] = (
+                tuple(scrubbed) if isinstance(value, tuple) and isinstance(scrubbed, list)
+                else scrubbed
+            )
         return out
 
     # ----------------------------------------------------------------- off-process batches
@@ -350,3 +397,13 @@ def _parse_json(text: str) -> Any:
     except ValueError:
         return None
     return parsed if isinstance(parsed, (dict, list)) else None
+
+
+def _canonical(value: Any) -> str:
+    """One text form of a value for pseudonymising it (stable across types and key order)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return f"<{type(value).__name__}>"

@@ -10,7 +10,7 @@ is no second queue whose overflow would go uncounted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.sdk._logs import ReadableLogRecord
@@ -19,14 +19,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TraceFlags
 
 from infertel import conventions as c
-from infertel._record import LogEvent
-from infertel.signals._attributes import (
-    ExceptionText,
-    exception_type_name,
-)
-
-if TYPE_CHECKING:
-    from infertel._record import InferenceRecord
+from infertel._record import LogEvent, ScrubbedCall
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
@@ -45,63 +38,51 @@ _SEVERITY = {
 class LogBuilder:
     """Builds finished log records (``ReadableLogRecord``) for the worker to export directly."""
 
-    __slots__ = ("_resource", "_scope", "_trusted_scope")
+    __slots__ = ("_resource", "_scope")
 
-    def __init__(self, resource: Resource, scope: InstrumentationScope,
-                 trusted_scope: InstrumentationScope) -> None:
+    def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
         self._resource = resource
         self._scope = scope
-        self._trusted_scope = trusted_scope
 
     def _record(self, record: LogRecord) -> ReadableLogRecord:
         return ReadableLogRecord(record, self._resource, self._scope)
 
-    def inference(self, record: InferenceRecord, attributes: dict[str, Any],
-                  inputs: dict[str, Any] | None, outputs: dict[str, Any] | None,
-                  exception: ExceptionText | None) -> ReadableLogRecord:
+    def inference(self, call: ScrubbedCall) -> ReadableLogRecord:
         """The ``inference`` record of one call: outcome, duration and the captured fields."""
         body: dict[str, Any] = {"event": c.EVENT_INFERENCE}
-        if inputs:
-            body["inputs"] = inputs
-        if outputs:
-            body["outputs"] = outputs
-        log_attributes = dict(attributes)
-        log_attributes[c.DURATION] = (record.end_ns - record.start_ns) / 1e9
+        if call.inputs:
+            body["inputs"] = call.inputs
+        if call.outputs:
+            body["outputs"] = call.outputs
+        log_attributes = dict(call.attributes)
+        log_attributes[c.DURATION] = call.duration_s
+        exception = call.exception
         if exception is not None:
             log_attributes[c.EXCEPTION_TYPE] = exception.type_name
             log_attributes[c.EXCEPTION_MESSAGE] = exception.message
             log_attributes[c.EXCEPTION_STACKTRACE] = exception.stacktrace
         failed = exception is not None
         # trace_id/span_id given directly (no Context object to build): the SDK accepts them
-        # with event_name, though its typing overloads keep the two apart. Built from parts the
-        # worker already scrubbed, it carries the trusted scope (see privacy._exporters).
-        return ReadableLogRecord(
+        # with event_name, though its typing overloads keep the two apart.
+        return self._record(
             LogRecord(  # type: ignore[call-overload]
-                timestamp=record.end_ns,
-                observed_timestamp=record.end_ns,
-                trace_id=record.trace_id,
-                span_id=record.span_id,
-                trace_flags=_SAMPLED if record.sampled else _NOT_SAMPLED,
+                timestamp=call.end_ns,
+                observed_timestamp=call.end_ns,
+                trace_id=call.trace_id,
+                span_id=call.span_id,
+                trace_flags=_SAMPLED if call.sampled else _NOT_SAMPLED,
                 severity_number=SeverityNumber.ERROR if failed else SeverityNumber.INFO,
                 severity_text="ERROR" if failed else "INFO",
                 body=body,
                 attributes=log_attributes,
                 event_name=c.EVENT_INFERENCE,
-            ),
-            self._resource,
-            self._trusted_scope,
+            )
         )
 
     def user_event(self, event: LogEvent) -> ReadableLogRecord:
+        """A ``get_logger()`` event the privacy boundary has already scrubbed."""
         fields = dict(event.event)
         message = fields.pop("event", "")
-        exc_info = fields.pop("exc_info", None)
-        attributes = {key: _log_value(value) for key, value in fields.items()}
-        if isinstance(exc_info, BaseException):
-            exception = ExceptionText.of(exc_info)
-            attributes[c.EXCEPTION_TYPE] = exception.type_name
-            attributes[c.EXCEPTION_MESSAGE] = exception.message
-            attributes[c.EXCEPTION_STACKTRACE] = exception.stacktrace
         return self._record(
             LogRecord(
                 timestamp=event.time_ns,
@@ -111,34 +92,26 @@ class LogBuilder:
                 trace_flags=_SAMPLED if event.sampled else _NOT_SAMPLED,
                 severity_number=_SEVERITY.get(event.level, SeverityNumber.INFO),
                 severity_text=event.level.upper(),
-                body=_log_value(message),
-                attributes=attributes,
+                body=message,
+                attributes=fields,
+            )
+        )
+
+    def event(self, name: str, body: Mapping[str, Any], attributes: Mapping[str, Any],
+              time_ns: int, severity: str = "info") -> ReadableLogRecord:
+        """A named event (deployment, drift, rollout decision) from scrubbed parts."""
+        return self._record(
+            LogRecord(
+                timestamp=time_ns,
+                observed_timestamp=time_ns,
+                severity_number=_SEVERITY.get(severity, SeverityNumber.INFO),
+                severity_text=severity.upper(),
+                body={"event": name, **body},
+                attributes=dict(attributes),
+                event_name=name,
             )
         )
 
     def deployment(self, provenance: Mapping[str, Any], time_ns: int) -> ReadableLogRecord:
         """The ``ml.deployment`` event: full provenance under the resource attribute names."""
-        return self._record(
-            LogRecord(
-                timestamp=time_ns,
-                observed_timestamp=time_ns,
-                severity_number=SeverityNumber.INFO,
-                severity_text="INFO",
-                body={"event": c.EVENT_DEPLOYMENT, **provenance},
-                attributes={key: _log_value(v) for key, v in provenance.items()},
-                event_name=c.EVENT_DEPLOYMENT,
-            )
-        )
-
-
-def _log_value(value: Any) -> Any:
-    """Log attribute values: OTel AnyValue shapes only; other objects by type name."""
-    if isinstance(value, (str, bool, int, float, bytes)) or value is None:
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _log_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_log_value(v) for v in value]
-    if isinstance(value, BaseException):
-        return exception_type_name(value)
-    return f"<{type(value).__name__}>"
+        return self.event(c.EVENT_DEPLOYMENT, provenance, provenance, time_ns)

@@ -1,13 +1,15 @@
-"""Per-call metric updates, derived from the record in the background worker.
+"""Per-call metric updates, derived from the call's ``ScrubbedCall`` in the background worker.
 
-Attributes come only from ``conventions.METRIC_ATTRIBUTE_ALLOWLIST``; the span context is passed
-so the SDK's trace-based exemplar filter links data points to sampled traces.
+Attributes come only from ``conventions.METRIC_ATTRIBUTE_ALLOWLIST`` (the boundary bounds the
+segment); prediction values are the numbers the boundary allowed out (an output declared
+``hash``, ``bucket`` or ``truncate`` never reaches a value, min, max or sum). The span context is
+passed so the SDK's trace-based exemplar filter links data points to sampled traces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -15,29 +17,25 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from infertel import conventions as c
+from infertel._record import ScrubbedCall
 
-if TYPE_CHECKING:
-    from infertel._record import InferenceRecord
-
-# Prediction values of one batch call recorded at most: a 100k-row batch must not stall the
-# worker, and the histogram shape is already clear long before that.
-_MAX_PREDICTIONS_PER_CALL = 1000
 _NO_SPAN = Context()  # an empty context: no current span, so no exemplar is offered
+# Default prediction buckets: fine steps over [0, 1] (probabilities and scores), then coarse
+# steps for regression outputs.
+_SCORE_BUCKETS = (
+    0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75,
+    0.8, 0.85, 0.9, 0.95, 1.0, 2.0, 5.0, 10.0, 100.0, 1000.0,
+)
 _DURATION_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
     7.5, 10.0,
 )
 
 
-def metric_attributes(call_attributes: dict[str, Any]) -> dict[str, Any]:
-    allow = c.METRIC_ATTRIBUTE_ALLOWLIST
-    return {key: value for key, value in call_attributes.items() if key in allow}
-
-
 class InferenceMetrics:
     __slots__ = ("_duration", "_errors", "_pending", "_predictions", "_requests")
 
-    def __init__(self, meter: Meter) -> None:
+    def __init__(self, meter: Meter, prediction_buckets: Sequence[float] | None = None) -> None:
         self._requests = meter.create_counter(
             c.METRIC_REQUESTS, unit="{request}", description="Inference calls, by outcome"
         )
@@ -48,31 +46,33 @@ class InferenceMetrics:
             c.METRIC_DURATION, unit="s", description="Inference call duration",
             explicit_bucket_boundaries_advisory=list(_DURATION_BUCKETS),
         )
+        # Buckets that suit the model's scores (the SDK default, 0..10000, puts every 0-1
+        # score into two buckets): given, or the baseline's prediction edges when monitoring.
         self._predictions = meter.create_histogram(
-            c.METRIC_PREDICTION_VALUE, unit="1", description="Numeric prediction values"
+            c.METRIC_PREDICTION_VALUE, unit="1", description="Numeric prediction values",
+            explicit_bucket_boundaries_advisory=list(prediction_buckets or _SCORE_BUCKETS),
         )
         # Counter increments of the batch being built: attribute items -> [attrs, calls, errors]
         self._pending: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
 
-    def record(self, record: InferenceRecord, attributes: dict[str, Any]) -> None:
+    def record(self, call: ScrubbedCall) -> None:
         """Histograms per call (with exemplars); counters are summed until :meth:`flush`."""
+        attributes = call.metric_attributes
         context = None
-        if record.sampled:
-            span = NonRecordingSpan(SpanContext(record.trace_id, record.span_id, False,
+        if call.sampled:
+            span = NonRecordingSpan(SpanContext(call.trace_id, call.span_id, False,
                                                 TraceFlags(TraceFlags.SAMPLED)))
             context = trace.set_span_in_context(span)
-        duration = (record.end_ns - record.start_ns) / 1e9
-        self._duration.record(duration, attributes, context)
+        self._duration.record(call.duration_s, attributes, context)
         pending = self._pending.get(key := tuple(attributes.items()))
         if pending is None:
             pending = self._pending[key] = [attributes, 0, 0]
         pending[1] += 1
-        if record.exception is not None:
+        if call.exception is not None:
             pending[2] += 1
         # No span context here: the duration histogram already links calls to traces, and
         # exemplar bookkeeping is a large share of each SDK measurement.
-        for value in _numbers(record.prediction if record.prediction is not None
-                              else _first_numeric_output(record.outputs)):
+        for value in call.predictions:
             self._predictions.record(value, attributes, _NO_SPAN)
 
     def flush(self) -> None:
@@ -83,28 +83,6 @@ class InferenceMetrics:
             self._requests.add(requests, attributes)
             if errors:
                 self._errors.add(errors, attributes)
-
-
-def _first_numeric_output(outputs: dict[str, Any] | None) -> Any:
-    """A declared output that is a number (or a list of them) is the prediction value."""
-    for value in (outputs or {}).values():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-    return None
-
-
-def _numbers(prediction: Any) -> Iterable[float]:
-    if prediction is None:
-        return ()
-    if isinstance(prediction, (int, float)) and not isinstance(prediction, bool):
-        return (float(prediction),)
-    if isinstance(prediction, list):
-        return [
-            float(v)
-            for v in prediction[:_MAX_PREDICTIONS_PER_CALL]
-            if isinstance(v, (int, float)) and not isinstance(v, bool)
-        ]
-    return ()
 
 
 def register_self_metrics(meter: Meter, dropped: Callable[[], dict[str, int]],
