@@ -139,10 +139,14 @@ def test_default_lists_spans_newest_first_with_a_count(store: Path) -> None:
     assert failed[2:8] == ["score", "fraud", "1.0", "stable", "gold", "error"]
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def test_narrow_terminal_gets_a_compact_table(store: Path) -> None:
-    result = run(store, "--status", "error", env={"COLUMNS": "80"})
+    # TTY_COMPATIBLE=1: rich lays the output out as for a terminal of COLUMNS columns.
+    result = run(store, "--status", "error", env={"COLUMNS": "80", "TTY_COMPATIBLE": "1"})
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+    lines = ANSI.sub("", result.stdout).splitlines()
     assert all(len(line) <= 80 for line in lines)
     assert "model@ver" in lines[0]  # model and version share a column (its header wraps)
     errors = {row["error_type"]: row for row in run_json(store, "--status", "error")}
@@ -150,6 +154,18 @@ def test_narrow_terminal_gets_a_compact_table(store: Path) -> None:
     [row] = [line for line in lines if value_error["trace_id"][:8] in line]
     assert value_error["trace_id"] not in row  # an 8-digit prefix, which --trace accepts
     assert "fraud@1.0" in row
+
+
+def test_output_that_is_not_a_terminal_keeps_whole_ids_whatever_columns_says(
+        store: Path) -> None:
+    """Piped into grep or a file, ids must be whole: rich would lay it out for 80 columns."""
+    expected = {row["trace_id"] for row in run_json(store, "--limit", "0")}
+    listed = run(store, env={"COLUMNS": "40"})
+    assert listed.exit_code == 0, listed.output
+    assert expected <= set(re.findall(r"\b[0-9a-f]{32}\b", listed.stdout))
+    logs = run(store, "--logs", env={"COLUMNS": "40"})
+    assert logs.exit_code == 0, logs.output
+    assert re.search(r"\b[0-9a-f]{32}\b", logs.stdout)
 
 
 def test_json_rows_have_every_column_newest_first(store: Path) -> None:
@@ -164,6 +180,10 @@ def test_json_rows_have_every_column_newest_first(store: Path) -> None:
     assert pipeline["attributes"]["ml.model.name"] == "router"  # nested JSON, not a string
     failed = next(row for row in rows if row["error_type"] == "KeyError")
     assert failed["events"][0]["name"] == "exception"
+    # Every time in --json is ISO-8601 UTC with its suffix, nested event times included.
+    event_time = failed["events"][0]["time"]
+    assert event_time.endswith("Z")
+    assert datetime.fromisoformat(event_time.replace("Z", "+00:00")).utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,10 @@ provoke there: failing closed when scrubbing raises, never letting an exception 
 
 from __future__ import annotations
 
+import json
 import sys
 import types
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 
 from infertel import conventions as c
 from infertel.privacy._scrubber import REDACTION_FAILED
-from infertel.tools import _rotel
+from infertel.tools import _rotel, _rotel_values
 from infertel.tools._store import log_rows, span_rows
 
 TRACE_ID = bytes.fromhex("4bf92f3577b34da6a3ce929d0e0e4736")
@@ -101,7 +103,8 @@ def test_scrubs_spans_and_encodes_what_the_store_reads() -> None:
     assert row["duration_ms"] == 2.0
     assert row["service"] == "svc"
     assert row["attributes"]["ml.input.req.note"] == "mail <EMAIL_ADDRESS>"
-    assert row["attributes"]["ml.input.req.secret"] == {"password": "<SECRET>"}
+    # Under a secret-named key: replaced, whole or field by field as the runtime decides.
+    assert "hunter2" not in json.dumps(row["attributes"])
     assert row["attributes"][c.BATCH_SIZE] == 3
     assert row["status_message"] == "ValueError: no card for <EMAIL_ADDRESS>"
     [event] = row["events"]
@@ -133,11 +136,13 @@ def test_a_span_whose_scrubbing_fails_leaves_with_markers(
     assert span.name == REDACTION_FAILED
     assert span.events == []
     assert span.status.message == REDACTION_FAILED
-    kept = _rotel.attributes_to_dict(span.attributes)
+    kept = _rotel_values.attributes_to_dict(span.attributes)
     assert kept == {c.INFERENCE_ID: "00f067aa0ba902b7", c.BATCH_SIZE: 3,
                     c.REDACTION_FAILED: True}
-    assert scrubber.scrubber.failures() == 2  # the span, and the resource (service.name)
-    assert _rotel.attributes_to_dict(batch.resource.attributes) == {c.REDACTION_FAILED: True}
+    # The scope, the span, and the resource (service.name): each fails closed on its own.
+    assert scrubber.scrubber.failures() == 3
+    assert batch.scope_spans[0].scope.name == REDACTION_FAILED
+    assert _rotel_values.attributes_to_dict(batch.resource.attributes) == {c.REDACTION_FAILED: True}
 
 
 def test_nothing_escapes_into_rotel() -> None:
@@ -176,5 +181,59 @@ def test_metric_points_keep_only_allowlisted_attributes() -> None:
     batch = SimpleNamespace(resource=None, schema_url="", scope_metrics=[
         SimpleNamespace(scope=None, metrics=[metric], schema_url="")])
     _rotel.RotelScrubber().metrics(batch)
-    assert _rotel.attributes_to_dict(point.attributes) == {
+    assert _rotel_values.attributes_to_dict(point.attributes) == {
         c.DEPLOYMENT_RING: "canary", c.SEGMENT: "<EMAIL_ADDRESS>"}
+
+
+SSN = "536-22-8143"
+PHONE = "+1 415 555 0100"
+
+
+def test_scope_tracestate_and_links_are_scrubbed() -> None:
+    batch = _resource_spans()
+    scope = batch.scope_spans[0].scope
+    scope.name, scope.version = f"lib for {PHONE}", "jane@example.com"
+    scope.attributes = [_kv("owner", "jane@example.com")]
+    [span] = batch.scope_spans[0].spans
+    span.trace_state = f"vendor=abc123,ssn={SSN}"
+    span.links = [SimpleNamespace(trace_id=TRACE_ID, span_id=SPAN_ID, flags=0,
+                                  trace_state=f"x={SSN}", dropped_attributes_count=0,
+                                  attributes=[_kv("why", "jane@example.com")])]
+    _rotel.RotelScrubber().spans(batch)
+    encoded = json.dumps(_rotel.resource_spans_to_json(batch))
+    for planted in (PHONE, "jane@example.com", SSN, SSN.replace("-", "")):
+        assert planted not in encoded
+    assert span.trace_state == "vendor=abc123"  # the clean entry survives
+    assert scope.name == "lib for <PHONE_NUMBER>"
+
+
+def test_metric_name_and_description_are_scrubbed() -> None:
+    metric = SimpleNamespace(name="requests.jane@example.com", description=f"call {PHONE}",
+                             unit="", metadata=[], data=None)
+    batch = SimpleNamespace(resource=None, schema_url="", scope_metrics=[
+        SimpleNamespace(scope=None, metrics=[metric], schema_url="")])
+    _rotel.RotelScrubber().metrics(batch)
+    assert "jane@example.com" not in metric.name
+    assert PHONE not in metric.description
+
+
+def test_the_collector_scrubs_with_the_services_policy_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recognizer the service declared (employee ids) is applied by the collector too."""
+    from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
+    from infertel.tools._policy_file import write_policy
+    from infertel.tools._rotel_scrub import ENV_POLICY
+
+    policy = PrivacyPolicy(custom_recognizers=(
+        RecognizerSpec(entity_type="EMPLOYEE_ID", pattern=r"EMP-[0-9]{5}"),))
+    monkeypatch.setenv(ENV_POLICY, str(write_policy(policy, tmp_path / "policy.json")))
+    batch = _resource_logs()
+    batch.scope_logs[0].log_records[0].attributes = [_kv("who", "approved by EMP-12345")]
+    _rotel.RotelScrubber().logs(batch)
+    [row] = log_rows(_rotel.resource_logs_to_json(batch))
+    assert row["attributes"] == {"who": "approved by <EMPLOYEE_ID>"}
+    monkeypatch.delenv(ENV_POLICY)
+    default = _resource_logs()
+    default.scope_logs[0].log_records[0].attributes = [_kv("who", "approved by EMP-12345")]
+    _rotel.RotelScrubber().logs(default)
+    assert "EMP-12345" in json.dumps(_rotel.resource_logs_to_json(default))  # defaults differ
