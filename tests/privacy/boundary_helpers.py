@@ -13,9 +13,8 @@ from infertel.pipeline import _lifecycle
 
 
 def configure_store(store: Path, **kwargs: object) -> infertel.Telemetry:
-    telemetry = infertel.configure(service_name="leak-test", exporter="local", local_dir=store,
+    return infertel.configure(service_name="leak-test", exporter="local", local_dir=store,
                                    metric_interval_s=3600, **kwargs)  # type: ignore[arg-type]
-    return telemetry
 
 
 def flush_all(telemetry: infertel.Telemetry) -> None:

@@ -8,6 +8,7 @@ values through every route at once and reads back what was written since.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -108,11 +109,8 @@ def test_no_planted_value_reaches_any_exit(store: Path, payload: tuple[object, l
         return req
 
     with caplog.at_level(logging.DEBUG):
-        with trace.use_span(NonRecordingSpan(inbound)):
-            try:
-                predict(value, f"contact {caller_secret}")
-            except ValueError:
-                pass
+        with trace.use_span(NonRecordingSpan(inbound)), contextlib.suppress(ValueError):
+            predict(value, f"contact {caller_secret}")
         meter = telemetry.meter_provider.get_meter(f"m {secret}")
         meter.create_counter("app.seen", description=f"by {secret}").add(
             1, {"ml.segment": caller_secret, "who": secret})
