@@ -77,8 +77,6 @@ class PrivacyPolicy(BaseModel):
     redaction_process: Literal["auto", "on", "off"] = "auto"
     # Strings longer than this are cut before detection (and marked as cut).
     max_text_length: int = Field(20_000, ge=100)
-    # Attribute keys whose values infertel generates itself (ids, digests): not scanned.
-    safe_keys: frozenset[str] = c.SAFE_ATTRIBUTE_KEYS
 
     @field_validator("buckets")
     @classmethod
