@@ -9,8 +9,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from infertel import conventions as c
-
 Detection = Literal["patterns", "ner"]
 
 
