@@ -47,3 +47,14 @@ def test_library_core_does_not_import_cli_dependencies() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_base_install_pulls_no_cli_dependencies() -> None:
+    """`pip install infertel` (no extras) must not bring duckdb, typer or rich: they are the
+    `cli` extra's, which `make demo` installs."""
+    import tomllib
+
+    project = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["project"]
+    base = " ".join(project["dependencies"]).lower()
+    assert not [name for name in ("duckdb", "typer", "rich", "click") if name in base]
+    assert "infertel[cli]" in " ".join(project["optional-dependencies"]["demo"])
