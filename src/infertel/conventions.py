@@ -130,3 +130,61 @@ EVENT_DEPLOYMENT: Final = "ml.deployment"
 INSTRUMENTATION_SCOPE: Final = "infertel"
 # Set on records from infertel.get_logger(name).
 LOGGER_NAME: Final = "logger.name"
+
+# --- monitoring (drift, input validation; infertel.monitor) ---------------------------------
+# Histograms of declared drift features, bucketed at the baseline's bounds (numeric), and a
+# counter per baseline category (categorical). Only bin counts: never a raw value.
+METRIC_FEATURE_DISTRIBUTION: Final = "ml.feature.distribution"
+METRIC_FEATURE_CATEGORIES: Final = "ml.feature.categories"
+METRIC_INPUT_VIOLATIONS: Final = "ml.input.violations"
+FEATURE_NAME: Final = "ml.feature.name"
+# A baseline category (seen >= k times in the baseline) or "__other__": a bounded set.
+FEATURE_BIN: Final = "ml.feature.bin"
+DRIFT_METRIC: Final = "ml.drift.metric"  # psi, js_distance, wasserstein_norm, ks, chi2...
+VIOLATION_KIND: Final = "ml.input.violation.kind"  # missing, extra, type, out_of_range...
+FEATURE_SCHEMA_HASH: Final = "ml.feature.schema.hash"  # the baseline's schema hash, on spans
+EVENT_DRIFT_DETECTED: Final = "ml.drift.detected"
+EVENT_SCHEMA_CHANGED: Final = "ml.schema.changed"
+# Once per configure(): the baseline and drift settings in use, so `infertel drift` and
+# `infertel report` can recompute the scores from the store alone.
+EVENT_DRIFT_BASELINE: Final = "ml.drift.baseline"
+# Attributes the drift metrics may carry, on top of METRIC_ATTRIBUTE_ALLOWLIST.
+MONITOR_METRIC_ATTRIBUTES: Final = frozenset(
+    {MODEL_NAME, MODEL_VERSION, DEPLOYMENT_RING, FEATURE_NAME, FEATURE_BIN, DRIFT_METRIC,
+     VIOLATION_KIND}
+)
+
+# --- health (infertel.health() and its self-metrics; pipeline/_health.py) -------------------
+METRIC_HEALTH_OK: Final = "infertel.health.ok"
+METRIC_QUEUE_DEPTH: Final = "infertel.queue.depth"
+METRIC_QUEUE_CAPACITY: Final = "infertel.queue.capacity"
+# One name per signal rather than a signal attribute: the Collector's metric allowlist would cut
+# an attribute that is not on METRIC_ATTRIBUTE_ALLOWLIST, merging the three series.
+METRIC_EXPORT_TRACES_LAST_SUCCESS_AGE: Final = "infertel.export.traces.last_success.age"
+METRIC_EXPORT_LOGS_LAST_SUCCESS_AGE: Final = "infertel.export.logs.last_success.age"
+METRIC_EXPORT_METRICS_LAST_SUCCESS_AGE: Final = "infertel.export.metrics.last_success.age"
+METRIC_EXPORT_LAST_SUCCESS_AGE: Final = {
+    "traces": METRIC_EXPORT_TRACES_LAST_SUCCESS_AGE,
+    "logs": METRIC_EXPORT_LOGS_LAST_SUCCESS_AGE,
+    "metrics": METRIC_EXPORT_METRICS_LAST_SUCCESS_AGE,
+}
+METRIC_REDACTION_CHILD_ALIVE: Final = "infertel.redaction.child.alive"
+METRIC_REDACTION_CHILD_RESTARTS: Final = "infertel.redaction.child.restarts"
+METRIC_SPOOL_SIZE: Final = "infertel.spool.size"
+
+# --- rollout (infertel.rollout: RolloutGuard, routing switch, decisions) ---------------------
+# OpenTelemetry feature-flag conventions, on every inference span: which flag routed the call
+# and the variant (ring) it was routed to.
+FEATURE_FLAG_KEY: Final = "feature_flag.key"
+FEATURE_FLAG_VARIANT: Final = "feature_flag.result.variant"
+# Log events: the pre-registered plan (once per configure) and each reported decision. Their
+# bodies carry canonical JSON (plan_json / decision_json) so the hash can be checked on read.
+EVENT_ROLLOUT_PLAN: Final = "ml.rollout.plan"
+EVENT_ROLLOUT_DECISION: Final = "ml.rollout.decision"
+ROLLOUT_DECISION: Final = "ml.rollout.decision"  # attribute: continue / promote / rollback
+ROLLOUT_CRITERION: Final = "ml.rollout.criterion"  # attribute: the criteria that decided
+ROLLOUT_PLAN_HASH: Final = "ml.rollout.plan_hash"
+# Gauge: 0 continue, 1 promote, 2 rollback, 3 held by a sample-ratio mismatch.
+METRIC_ROLLOUT_STATE: Final = "ml.rollout.state"
+ROLLOUT_STATE_VALUES: Final = {"continue": 0, "promote": 1, "rollback": 2, "blocked": 3}
+# --- end rollout ---------------------------------------------------------------------------

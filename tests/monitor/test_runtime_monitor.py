@@ -51,7 +51,7 @@ def test_binner_matches_searchsorted_and_reports_violations(baseline):
         assert violations == []
     bins, violations = binner.bin({"req.amount": "12", "req.country": "xx", "req.extra": 1})
     assert bins == [MISSING, 3, MISSING]  # "xx" -> __other__ (index 3 after de, fr, us)
-    assert sorted(violations) == [("amount", "type"), ("req.extra", "extra"), ("vip", "missing")]
+    assert sorted(violations) == [("__extra__", "extra"), ("amount", "type"), ("vip", "missing")]
     far = amount.max + 0.5 * (amount.max - amount.min)
     bins, violations = binner.bin({"req.amount": far, "req.country": "de", "req.vip": False})
     assert bins[0] == len(amount.bounds)  # the overflow bucket

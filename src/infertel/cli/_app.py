@@ -21,6 +21,7 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(collector.app, name="collector")
 
 # --- monitoring commands (issue 10) ---
-from infertel.cli import baseline  # noqa: E402  (kept in this block, apart from the others)
+from infertel.cli import baseline, drift  # noqa: E402  (kept in this block, apart from the others)
 
 app.add_typer(baseline.app, name="baseline")
+app.command("drift")(drift.drift)

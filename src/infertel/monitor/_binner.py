@@ -19,6 +19,7 @@ ViolationKind = Literal["missing", "extra", "type", "out_of_range", "missing_rat
 VIOLATION_KINDS: Final[tuple[ViolationKind, ...]] = (
     "missing", "extra", "type", "out_of_range", "missing_rate")
 MISSING: Final = -1  # bin index of a missing value (not a histogram bucket)
+EXTRA: Final = "__extra__"  # the feature name of "extra" violations
 # Values reported as one bin index; None marks a feature the baseline cannot bin.
 Bins = list[int]
 
@@ -89,8 +90,10 @@ class FeatureBinner:
             else:
                 index = self._categorical(i, value, name, violations)
             bins.append(index)
-        if found < len(snapshot):  # keys beyond the declared ones
-            violations.extend((str(key), "extra") for key in snapshot if key not in self.paths)
+        if found < len(snapshot):
+            # Keys beyond the declared ones, reported once and unnamed: a key of a payload
+            # mapping can itself be personal (a dict keyed by e-mail), and names are unbounded.
+            violations.append((EXTRA, "extra"))
         return bins, violations
 
     def _numeric(self, i: int, value: Any, name: str,

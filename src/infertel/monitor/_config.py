@@ -101,3 +101,27 @@ class DriftConfig(BaseModel):
             "not_monitored": sorted(set(self.baseline.features) - names),
         }
 
+
+
+def settings_event(config: DriftConfig) -> dict[str, Any]:
+    """The ``ml.drift.baseline`` event body: enough to recompute drift from a store alone."""
+    return {
+        "baseline": config.baseline.model_dump_json(),
+        "features": dict(config.features),
+        "window_s": config.window,
+        "rules": config.rules.model_dump_json(),
+    }
+
+
+def config_from_event(body: Any) -> DriftConfig:
+    """The inverse of :func:`settings_event` (raises ValueError / BaselineError when the body
+    is not one)."""
+    if not isinstance(body, dict) or not isinstance(body.get("baseline"), str):
+        raise ValueError("not an ml.drift.baseline event body")
+    return DriftConfig(
+        baseline=Baseline.parse(body["baseline"], source="the store's ml.drift.baseline event"),
+        features=body.get("features") or {},
+        window=body.get("window_s", 300.0),
+        rules=DriftRules.model_validate_json(body["rules"]) if isinstance(
+            body.get("rules"), str) else DriftRules(),
+    )

@@ -91,6 +91,7 @@ class DriftMonitor:
         self._totals: dict[Group, list[list[int]]] = {}
         self._states: dict[tuple[Group, str], FeatureState] = {}
         self._latest: dict[tuple[Group, str], dict[str, float]] = {}
+        self._violations: dict[tuple[str, str, str, str], int] = {}
         self._lock = threading.Lock()
         self.start_ns = start_ns if start_ns is not None else time.time_ns()
         self.dropped_groups = 0
@@ -107,8 +108,22 @@ class DriftMonitor:
                 trace_id: str | None = None) -> list[tuple[str, ViolationKind]]:
         """Bin one call's snapshot and count it; return its validation violations."""
         bins, violations = self.binner.bin(snapshot)
-        self.add(group, bins, time_ns, trace_id)
+        if self.add(group, bins, time_ns, trace_id) and violations:
+            self.count_violations(group, violations)
         return violations
+
+    def count_violations(self, group: Group,
+                         violations: list[tuple[str, ViolationKind]]) -> None:
+        """Add to ``ml.input.violations`` (bounded: declared features x kinds x groups)."""
+        with self._lock:
+            for feature, kind in violations:
+                key = (group[0], group[1], feature, kind)
+                self._violations[key] = self._violations.get(key, 0) + 1
+
+    def violation_counts(self) -> dict[tuple[str, str, str, str], int]:
+        """Cumulative violations per (model, version, feature, kind)."""
+        with self._lock:
+            return dict(self._violations)
 
     def add(self, group: Group, bins: list[int], time_ns: int,
             trace_id: str | None = None) -> bool:
@@ -178,6 +193,8 @@ class DriftMonitor:
                 self._windows[group] = _Window(end_ns, self._sizes)
         for group, window, end_ns in closed:
             self._judge(group, window, end_ns, result)
+        for group, name, kind in result.violations:
+            self.count_violations(group, [(name, kind)])
         return result
 
     def _judge(self, group: Group, window: _Window, end_ns: int, result: TickResult) -> None:
