@@ -31,12 +31,13 @@ Harm = Literal["increase", "either"]
 
 
 class Difference:
-    """A difference estimate ready for the test: estimate, variance, scale, sizes."""
+    """A difference estimate ready for the test: estimate, variance, scale, sizes (floats, or
+    NumPy arrays in the vectorised simulations)."""
 
     __slots__ = ("delta", "margin", "n_a", "n_b", "tau2", "variance")
 
-    def __init__(self, delta: float, variance: float, tau2: float, margin: float,
-                 n_a: int, n_b: int) -> None:
+    def __init__(self, delta: Any, variance: Any, tau2: Any, margin: Any,
+                 n_a: Any, n_b: Any) -> None:
         self.delta = delta
         self.variance = variance
         self.tau2 = tau2
@@ -54,7 +55,24 @@ class Criterion(Protocol):
 
     def plan(self) -> dict[str, Any]: ...
 
-    def difference(self, a: Cell, b: Cell, min_samples: int) -> Difference | None: ...
+    def sizes(self, a: Cell, b: Cell) -> tuple[Any, Any]:
+        """The sample sizes the minimum applies to (calls, successful calls or labels)."""
+        ...
+
+    def minimum(self, min_samples: int) -> int: ...
+
+    def estimate(self, a: Cell, b: Cell) -> Difference:
+        """Arithmetic only (no branches), so it also runs on cells of NumPy arrays."""
+        ...
+
+
+def difference(criterion: Criterion, a: Cell, b: Cell, min_samples: int) -> Difference | None:
+    """The criterion's difference, or None while either ring is below its minimum."""
+    n_a, n_b = criterion.sizes(a, b)
+    floor = criterion.minimum(min_samples)
+    if n_a < floor or n_b < floor:
+        return None
+    return criterion.estimate(a, b)
 
 
 def _check_positive(**values: float) -> None:
@@ -80,9 +98,13 @@ class ErrorRate:
         return {"criterion": self.name, "test": self.test, "harm": self.harm,
                 "tau": self.tau, "margin": self.margin, "unit": "proportion"}
 
-    def difference(self, a: Cell, b: Cell, min_samples: int) -> Difference | None:
-        if a.n < min_samples or b.n < min_samples:
-            return None
+    def sizes(self, a: Cell, b: Cell) -> tuple[Any, Any]:
+        return a.n, b.n
+
+    def minimum(self, min_samples: int) -> int:
+        return min_samples
+
+    def estimate(self, a: Cell, b: Cell) -> Difference:
         delta, variance = two_proportion(a.n, a.errors, b.n, b.errors)
         return Difference(delta, variance, self.tau ** 2, self.margin, a.n, b.n)
 
@@ -105,10 +127,14 @@ class Latency:
         return {"criterion": self.name, "test": self.test, "harm": self.harm,
                 "tau": self.tau, "margin": self.margin, "unit": "log-seconds"}
 
-    def difference(self, a: Cell, b: Cell, min_samples: int) -> Difference | None:
+    def sizes(self, a: Cell, b: Cell) -> tuple[Any, Any]:
+        return a.log_latency.n, b.log_latency.n
+
+    def minimum(self, min_samples: int) -> int:
+        return max(min_samples, 2)
+
+    def estimate(self, a: Cell, b: Cell) -> Difference:
         la, lb = a.log_latency, b.log_latency
-        if la.n < max(min_samples, 2) or lb.n < max(min_samples, 2):
-            return None
         delta, variance = mean_difference(la.n, la.mean, la.variance, lb.n, lb.mean, lb.variance)
         return Difference(delta, variance, self.tau ** 2, self.margin, la.n, lb.n)
 
@@ -130,14 +156,18 @@ class PredictionShift:
         return {"criterion": self.name, "test": self.test, "harm": self.harm,
                 "tau_sd": self.tau_sd, "margin_sd": self.margin_sd, "unit": "prediction"}
 
-    def difference(self, a: Cell, b: Cell, min_samples: int) -> Difference | None:
+    def sizes(self, a: Cell, b: Cell) -> tuple[Any, Any]:
+        return a.prediction.n, b.prediction.n
+
+    def minimum(self, min_samples: int) -> int:
+        return max(min_samples, 2)
+
+    def estimate(self, a: Cell, b: Cell) -> Difference:
         pa, pb = a.prediction, b.prediction
-        if pa.n < max(min_samples, 2) or pb.n < max(min_samples, 2):
-            return None
         pooled_var = (pa.m2 + pb.m2) / (pa.n + pb.n - 2)
         delta, variance = mean_difference(pa.n, pa.mean, pa.variance, pb.n, pb.mean, pb.variance)
         return Difference(delta, variance, self.tau_sd ** 2 * pooled_var,
-                          self.margin_sd * math.sqrt(pooled_var), pa.n, pb.n)
+                          self.margin_sd * pooled_var ** 0.5, pa.n, pb.n)
 
 
 @dataclass(frozen=True)
@@ -159,10 +189,14 @@ class Calibration:
                 "tau": self.tau, "margin": self.margin, "min_labels": self.min_labels,
                 "unit": "brier"}
 
-    def difference(self, a: Cell, b: Cell, min_samples: int) -> Difference | None:
+    def sizes(self, a: Cell, b: Cell) -> tuple[Any, Any]:
+        return a.brier.n, b.brier.n
+
+    def minimum(self, min_samples: int) -> int:
+        return max(self.min_labels, 2)  # labels arrive for some calls only: their own floor
+
+    def estimate(self, a: Cell, b: Cell) -> Difference:
         ba, bb = a.brier, b.brier
-        if ba.n < max(self.min_labels, 2) or bb.n < max(self.min_labels, 2):
-            return None
         delta, variance = mean_difference(ba.n, ba.mean, ba.variance, bb.n, bb.mean, bb.variance)
         return Difference(delta, variance, self.tau ** 2, self.margin, ba.n, bb.n)
 
@@ -189,3 +223,17 @@ def evaluate(criterion: Criterion, segment: str, diff: Difference, alpha: float,
         statistic=log_lr, p_value=p_value, alpha=alpha, lower=lower, upper=upper,
         n_baseline=diff.n_a, n_candidate=diff.n_b, harmful=harmful, non_inferior=non_inferior,
     )
+
+
+CRITERIA: dict[str, type[ErrorRate] | type[Latency] | type[PredictionShift] | type[Calibration]]
+CRITERIA = {cls.name: cls for cls in (ErrorRate, Latency, PredictionShift, Calibration)}
+_DESCRIPTIVE = frozenset({"criterion", "test", "harm", "unit"})
+
+
+def criterion_from_plan(entry: dict[str, Any]) -> Criterion:
+    """Rebuild a criterion from its ``plan()`` entry (to recompute decisions from a store)."""
+    cls = CRITERIA.get(str(entry.get("criterion")))
+    if cls is None:
+        raise ValueError(f"unknown criterion in plan: {entry.get('criterion')!r}")
+    criterion: Criterion = cls(**{k: v for k, v in entry.items() if k not in _DESCRIPTIVE})
+    return criterion

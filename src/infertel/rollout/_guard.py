@@ -28,11 +28,19 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from infertel import conventions as c
 from infertel.rollout import _registry
 from infertel.rollout._audit import AuditLog
 from infertel.rollout._callbacks import CallbackRunner
 from infertel.rollout._cells import Cell, Observation
-from infertel.rollout._criteria import Criterion, ErrorRate, Latency, evaluate
+from infertel.rollout._criteria import (
+    Criterion,
+    ErrorRate,
+    Latency,
+    criterion_from_plan,
+    difference,
+    evaluate,
+)
 from infertel.rollout._decision import (
     ALL_SEGMENTS,
     CONTINUE,
@@ -52,7 +60,7 @@ _SEGMENT_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 SEGMENT_OTHER = "__other__"
 SEGMENT_INVALID = "__invalid__"
 # Values of the ``ml.rollout.state`` metric.
-STATE_VALUES = {CONTINUE: 0, PROMOTE: 1, ROLLBACK: 2, "blocked": 3}
+STATE_VALUES = dict(c.ROLLOUT_STATE_VALUES)
 _MAX_PENDING = 200_000
 _MAX_OUTCOMES = 100_000
 _MAX_LABELLED = 50_000  # calls remembered for labels that arrive later
@@ -155,6 +163,22 @@ class RolloutGuard:
         self.audit = AuditLog(audit_path)
         self._callbacks = CallbackRunner(self.audit)
         self.audit.append("plan", {"plan_hash": self._plan_hash, "plan": self.plan})
+
+    @classmethod
+    def from_plan(cls, plan: dict[str, Any], **runtime: Any) -> RolloutGuard:
+        """A guard with exactly this plan (its hash must come out the same), e.g. to replay a
+        store; ``runtime`` takes the settings outside the plan (callbacks, audit path...)."""
+        guard = cls(
+            baseline_ring=plan["baseline_ring"], candidate_ring=plan["candidate_ring"],
+            criteria=[criterion_from_plan(entry) for entry in plan["criteria"]],
+            alpha=plan["alpha"], min_samples=plan["min_samples"],
+            candidate_share=plan["candidate_share"], segments=plan["segments"],
+            max_segments=plan["max_segments"], max_samples=plan["max_samples"],
+            auto_promote=plan["auto_promote"], srm_threshold=plan["srm"]["threshold"],
+            flag_key=plan["flag_key"], look_lag_s=plan["look_lag_s"], **runtime)
+        if guard.plan_hash != plan_hash(plan):
+            raise ValueError("this plan does not rebuild to the same hash (another version?)")
+        return guard
 
     # ------------------------------------------------------------------ the frozen plan
     @property
@@ -335,12 +359,16 @@ class RolloutGuard:
             return CONTINUE, "no harm detected; promotion is manual"
         if self._max_samples is not None and n_candidate >= self._max_samples:
             return PROMOTE, f"horizon of {self._max_samples} candidate calls reached, no harm"
-        overall = {e.criterion: e for e in evidence if e.segment == ALL_SEGMENTS}
-        waiting = [c.name for c in self._criteria
-                   if c.name not in overall or not overall[c.name].non_inferior]
+        # Every criterion on all traffic, and on every segment that has reached its minimum:
+        # a segment guardrail that cannot rule out harm holds the promotion too.
+        overall = {e.criterion for e in evidence if e.segment == ALL_SEGMENTS}
+        waiting = [c.name for c in self._criteria if c.name not in overall]
+        waiting += [e.criterion if e.segment == ALL_SEGMENTS else f"{e.criterion}[{e.segment}]"
+                    for e in evidence if not e.non_inferior]
         if waiting:
             return CONTINUE, "no harm detected; not yet non-inferior: " + ", ".join(waiting)
-        return PROMOTE, "every criterion non-inferior within its margin (always-valid interval)"
+        return PROMOTE, ("every criterion non-inferior within its margin (always-valid "
+                         "interval), on all traffic and every segment tested")
 
     def _srm(self, n_a: int, n_b: int) -> SrmCheck | None:
         if self._share is None or n_a + n_b < 2 * self._min_samples:
@@ -359,7 +387,7 @@ class RolloutGuard:
             for segment in segments:
                 a = self._cells.get((self._baseline, segment), empty)
                 b = self._cells.get((self._candidate, segment), empty)
-                diff = criterion.difference(a, b, self._min_samples)
+                diff = difference(criterion, a, b, self._min_samples)
                 if diff is None:
                     continue
                 key = (criterion.name, segment)
