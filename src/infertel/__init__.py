@@ -15,10 +15,13 @@ from infertel.hotpath import traced_inference
 if TYPE_CHECKING:
     from infertel._api import configure, get_logger, shutdown
     from infertel._provenance import ModelInfo
+    from infertel.pipeline._lifecycle import health
+    from infertel.errors import ConfigurationError
     from infertel.pipeline._telemetry import Telemetry
     from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
 
 __all__ = [
+    "ConfigurationError",
     "ModelInfo",
     "PrivacyPolicy",
     "RecognizerSpec",
@@ -26,15 +29,18 @@ __all__ = [
     "__version__",
     "configure",
     "get_logger",
+    "health",
     "shutdown",
     "traced_inference",
 ]
 
 # Public name -> the private module that defines it, imported on first access (PEP 562).
 _LAZY = {
+    "ConfigurationError": "infertel.errors",
     "configure": "infertel._api",
     "get_logger": "infertel._api",
     "shutdown": "infertel._api",
+    "health": "infertel.pipeline._lifecycle",  # telemetry path status for probes
     "ModelInfo": "infertel._provenance",
     "Telemetry": "infertel.pipeline._telemetry",
     "PrivacyPolicy": "infertel.privacy._policy",

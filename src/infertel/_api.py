@@ -8,7 +8,8 @@ from typing import Any
 
 from infertel import _state
 from infertel._provenance import ModelInfo
-from infertel.config import ExporterName, OtlpProtocol, Ring, resolve_settings
+from infertel.config import ExporterName, OtlpProtocol, Ring, check_settings, resolve_settings
+from infertel.errors import ConfigurationTypeError
 from infertel.pipeline import _lifecycle
 from infertel.pipeline._telemetry import Telemetry
 from infertel.privacy._policy import PrivacyPolicy
@@ -23,10 +24,15 @@ def configure(
     model: ModelInfo | None = None,
     privacy: PrivacyPolicy | None = None,
     exporter: ExporterName | None = None,
+    traces_exporter: ExporterName | None = None,
+    logs_exporter: ExporterName | None = None,
+    metrics_exporter: ExporterName | None = None,
     local_dir: str | os.PathLike[str] | None = None,
     otlp_endpoint: str | None = None,
     otlp_protocol: OtlpProtocol | None = None,
     export_timeout_s: float | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    spool_max_bytes: int | None = None,
     queue_size: int | None = None,
     metric_interval_s: float | None = None,
     ring: Ring | None = None,
@@ -38,20 +44,29 @@ def configure(
     Every argument is optional: an argument wins over its ``INFERTEL_*`` / ``OTEL_*``
     environment variable, which wins over the default. The exporter is ``otlp`` when
     ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set and the local store otherwise; passing ``local_dir``
-    without ``exporter`` means the local store. Invalid settings raise
-    ``pydantic.ValidationError`` (a ``ValueError``) here, never later during a call.
+    without ``exporter`` means the local store. ``traces_exporter``, ``logs_exporter`` and
+    ``metrics_exporter`` (``OTEL_{TRACES,LOGS,METRICS}_EXPORTER``) choose per signal, e.g.
+    ``logs_exporter="none"`` for a traces-only backend. ``spool_dir`` keeps OTLP batches that
+    could not be sent on disk (at most ``spool_max_bytes``) and replays them in order.
+
+    Invalid settings raise :class:`infertel.ConfigurationError` (a ``ValueError``) here, naming
+    the argument or environment variable, never later during a call; an argument overriding a
+    contradicting variable warns (:class:`infertel.errors.ConfigurationWarning`).
     """
-    if exporter is None and local_dir is not None:
-        exporter = "local"  # a store folder given in code is a request for the local store
     settings = resolve_settings(
         service_name=service_name,
         service_version=service_version,
         environment=environment,
         exporter=exporter,
-        local_dir=Path(local_dir) if local_dir is not None else None,
+        traces_exporter=traces_exporter,
+        logs_exporter=logs_exporter,
+        metrics_exporter=metrics_exporter,
+        local_dir=_path(local_dir, "local_dir"),
         otlp_endpoint=otlp_endpoint,
         otlp_protocol=otlp_protocol,
         export_timeout_s=export_timeout_s,
+        spool_dir=_path(spool_dir, "spool_dir"),
+        spool_max_bytes=spool_max_bytes,
         queue_size=queue_size,
         metric_interval_s=metric_interval_s,
         ring=ring,
@@ -59,12 +74,21 @@ def configure(
         raise_internal_errors=raise_internal_errors,
     )
     if model is not None and not isinstance(model, ModelInfo):
-        raise TypeError("model must be an infertel.ModelInfo")
+        raise ConfigurationTypeError("argument model=", "must be an infertel.ModelInfo")
     if privacy is not None and not isinstance(privacy, PrivacyPolicy):
-        raise TypeError("privacy must be an infertel.PrivacyPolicy")
+        raise ConfigurationTypeError("argument privacy=", "must be an infertel.PrivacyPolicy")
+    check_settings(settings)
     telemetry = Telemetry(settings, model, privacy=privacy)
     _lifecycle.install(telemetry)
     return telemetry
+
+
+def _path(value: str | os.PathLike[str] | None, name: str) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigurationTypeError(f"argument {name}=", "must be a str or os.PathLike folder")
+    return Path(value)
 
 
 def get_logger(name: str | None = None, **initial: Any) -> Any:

@@ -11,22 +11,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
-from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    MetricExporter,
-    MetricExportResult,
-    MetricsData,
-)
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-from infertel.export._otlp_json import logs_to_json, metrics_to_json, spans_to_json
+from infertel.export._encode import Encoded
+from infertel.export._otlp_json import to_json
+from infertel.export._status import EXPORT_FAILED, ExportStatus
 
 _log = logging.getLogger("infertel")
 
@@ -74,70 +64,31 @@ class RotatingJsonLines:
         return self._file
 
 
-class LocalSpanExporter(SpanExporter):
-    def __init__(self, directory: Path, max_bytes: int) -> None:
-        self._out = RotatingJsonLines(directory, "traces", max_bytes)
+class LocalSink:
+    """One signal's folder of the local store; takes requests already encoded by
+    ``_exporters`` (so one bad record costs itself, as on the OTLP path)."""
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+    def __init__(self, directory: Path, signal: str, max_bytes: int,
+                 status: ExportStatus) -> None:
+        self.signal = signal
+        self.status = status
+        self._out = RotatingJsonLines(directory, signal, max_bytes)
+
+    def put(self, encoded: Encoded) -> bool:
+        assert encoded.message is not None
         try:
-            self._out.write(spans_to_json(spans))
-        except Exception:
-            _log.exception("infertel: writing %d spans to the local store failed", len(spans))
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        self._out.close()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
+            self._out.write(to_json(encoded.message))
+        except Exception as error:  # disk full, folder removed: counted, never raised
+            self.status[self.signal].failed(type(error).__name__)
+            self.status.loss(self.signal, EXPORT_FAILED, encoded.records)
+            _log.warning("infertel: writing %s to the local store failed (%s)", self.signal,
+                         type(error).__name__)
+            return False
+        self.status[self.signal].exported(encoded.records)
         return True
 
-
-class LocalLogExporter(LogRecordExporter):
-    def __init__(self, directory: Path, max_bytes: int) -> None:
-        self._out = RotatingJsonLines(directory, "logs", max_bytes)
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        try:
-            self._out.write(logs_to_json(batch))
-        except Exception:
-            _log.exception("infertel: writing %d log records to the local store failed", len(batch))
-            return LogRecordExportResult.FAILURE
-        return LogRecordExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        self._out.close()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
+    def flush(self, timeout: float) -> bool:
         return True
 
-
-class LocalMetricExporter(MetricExporter):
-    def __init__(self, directory: Path, max_bytes: int) -> None:
-        super().__init__(preferred_temporality=_cumulative())
-        self._out = RotatingJsonLines(directory, "metrics", max_bytes)
-
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000,
-               **kwargs: object) -> MetricExportResult:
-        try:
-            self._out.write(metrics_to_json(metrics_data))
-        except Exception:
-            _log.exception("infertel: writing metrics to the local store failed")
-            return MetricExportResult.FAILURE
-        return MetricExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
+    def close(self) -> None:
         self._out.close()
-
-
-def _cumulative() -> dict[type, AggregationTemporality]:
-    from opentelemetry.sdk.metrics import Counter, Histogram, ObservableCounter
-
-    return {
-        Counter: AggregationTemporality.CUMULATIVE,
-        Histogram: AggregationTemporality.CUMULATIVE,
-        ObservableCounter: AggregationTemporality.CUMULATIVE,
-    }

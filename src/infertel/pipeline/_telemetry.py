@@ -72,9 +72,16 @@ class Telemetry:
         if not self.privacy.redaction:
             _log.warning("infertel: redaction is OFF: telemetry may carry personal data")
 
-        exporters = exporters if exporters is not None else build_exporters(settings)
-        timeout_ms = int(settings.export_timeout_s * 1000)
+        # --- exporter wiring (export/ owns this block) ---
         on_loss = self.worker.count_drop
+        exporters = exporters if exporters is not None else build_exporters(settings, on_loss)
+        timeout_ms = int(settings.export_timeout_s * 1000)
+        # Per-signal delivery facts and the durable spool (None unless spool_dir is set), for
+        # health(): ``export_status.snapshot()``, ``spool.stats()``.
+        self.export_status = exporters.status
+        self.spool = exporters.spool
+        guarded: dict[str, Any] = {"counts_own_losses": exporters.count_own_losses,
+                                   "status": exporters.status}
 
         # Spans and log records of inference calls are built and exported by the worker itself
         # (one bounded queue, every loss counted). The tracer provider's batch processor only
@@ -88,27 +95,28 @@ class Telemetry:
         self.tracer_provider = GuardedTracerProvider(self.guard, resource=self.resource,
                                                      shutdown_on_exit=False)
         if exporters.spans is not None:
-            self._span_exporter = GuardedSpanExporter(exporters.spans, on_loss)
+            self._span_exporter = GuardedSpanExporter(exporters.spans, on_loss, **guarded)
             self.tracer_provider.add_span_processor(
                 BatchSpanProcessor(self._span_exporter,
                                    max_queue_size=max(settings.queue_size, 512),
                                    export_timeout_millis=timeout_ms)
             )
         if exporters.logs is not None:
-            self._log_exporter = GuardedLogExporter(exporters.logs, on_loss)
+            self._log_exporter = GuardedLogExporter(exporters.logs, on_loss, **guarded)
 
         readers = list(metric_readers)
         if exporters.metrics is not None:
             readers.append(
                 PeriodicExportingMetricReader(
                     GuardedMetricExporter(ScrubbingMetricExporter(exporters.metrics, self.guard),
-                                          on_loss),
+                                          on_loss, **guarded),
                     export_interval_millis=settings.metric_interval_s * 1000,
                     export_timeout_millis=timeout_ms,
                 )
             )
         self.meter_provider = MeterProvider(resource=self.resource, metric_readers=readers,
                                             shutdown_on_exit=False)
+        # --- end of exporter wiring ---
 
         meter = self.meter_provider.get_meter(c.INSTRUMENTATION_SCOPE, VERSION)
         self._logs = LogBuilder(self.resource, scope)
