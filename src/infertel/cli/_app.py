@@ -25,3 +25,8 @@ from infertel.cli import baseline, drift  # noqa: E402  (kept in this block, apa
 
 app.add_typer(baseline.app, name="baseline")
 app.command("drift")(drift.drift)
+
+# --- rollout commands (issue 11) ---
+from infertel.cli import rollout  # noqa: E402  (one block, apart from the others)
+
+app.add_typer(rollout.app, name="rollout")
