@@ -21,10 +21,11 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(collector.app, name="collector")
 
 # --- monitoring commands (issue 10) ---
-from infertel.cli import baseline, drift  # noqa: E402  (kept in this block, apart from the others)
+from infertel.cli import baseline, drift, report  # noqa: E402  (one block, apart from the others)
 
 app.add_typer(baseline.app, name="baseline")
 app.command("drift")(drift.drift)
+app.command("report")(report.report)
 
 # --- rollout commands (issue 11) ---
 from infertel.cli import rollout  # noqa: E402  (one block, apart from the others)

@@ -88,7 +88,7 @@ def read_store(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], 
 
 
 _EVENTS: Final = (c.EVENT_DRIFT_BASELINE, c.EVENT_DRIFT_DETECTED, c.EVENT_SCHEMA_CHANGED,
-                  "ml.rollout.decision")
+                  c.EVENT_ROLLOUT_DECISION)
 
 
 def drift_config(logs: Iterable[Mapping[str, Any]], baseline: Path | None, window: str | None,
