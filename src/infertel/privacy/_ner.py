@@ -4,6 +4,16 @@ Imported lazily by the detector: importing this module does not import spaCy eit
 the model loads on the first call. Only the ``ner`` component runs (the small English
 pipeline's NER has its own tok2vec), which skips the tagger, parser, lemmatizer and
 attribute ruler that Presidio's SpacyNlpEngine runs for every text.
+
+What runs, per batch of texts (``findings`` is a batch of one, so both give the same answer):
+
+* strings that cannot hold a name (``_ner_filter.may_hold_name``) skip the model;
+* the rest go through ``nlp.pipe`` in sub-batches;
+* all-lower-case texts get a second pass over a re-cased copy (``_ner_filter.recase``), and
+  the findings of both passes are merged.
+
+Every in-process call passes ``_ner_gate``, which the exit hook closes before native libraries
+are torn down; once closed, calls raise ``NerUnavailable`` (the record fails closed).
 """
 
 from __future__ import annotations
@@ -12,6 +22,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from infertel.privacy import _ner_gate
+from infertel.privacy._ner_filter import may_hold_name, needs_recase, recase
 from infertel.privacy._patterns import LOCATION, PERSON, SCORES
 
 __all__ = ["DEFAULT_MODELS", "INSTALL_HINT", "NerBackend"]
@@ -26,15 +38,21 @@ LABELS: dict[str, str] = {"PERSON": PERSON, "GPE": LOCATION, "LOC": LOCATION}
 # Components the detector never needs; "tok2vec" is dropped after loading unless NER
 # listens to it.
 _EXCLUDE = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
+# Texts per nlp.pipe sub-batch: small enough that the exit gate waits at most ~0.2 s for the
+# sub-batch in flight, large enough to amortise the per-call overhead.
+SUB_BATCH = 16
+
+_Cand = tuple[str, int, int, float]
 
 
 class NerBackend:
     """Lazily loaded spaCy pipeline reduced to its NER component."""
 
-    def __init__(self, model: str | None = None) -> None:
+    def __init__(self, model: str | None = None, *, recase_lower: bool = True) -> None:
         self._model_names = (model,) if model else DEFAULT_MODELS
         self._nlp: Any = None
         self._lock = threading.Lock()
+        self.recase_lower = recase_lower
 
     @property
     def nlp(self) -> Any:
@@ -43,25 +61,56 @@ class NerBackend:
         if nlp is None:
             with self._lock:
                 if self._nlp is None:
-                    self._nlp = _load(self._model_names)
+                    _ner_gate.enter()
+                    try:
+                        nlp = _load(self._model_names)
+                        nlp("Warm up: Jane Doe in Paris.")  # imports what the first call imports
+                        self._nlp = nlp
+                    finally:
+                        _ner_gate.leave()
+                    # After spaCy's own exit clean-ups are registered: ours runs before them.
+                    _ner_gate.arm()
                 nlp = self._nlp
         return nlp
 
-    def findings(self, text: str, entities: Iterable[str]) -> list[tuple[str, int, int, float]]:
+    def findings(self, text: str, entities: Iterable[str]) -> list[_Cand]:
         """PERSON / LOCATION candidates for one text."""
-        return _doc_findings(self.nlp(text), frozenset(entities))
+        return self.findings_batch([text], entities)[0]
 
     def findings_batch(
-        self, texts: Sequence[str], entities: Iterable[str], batch_size: int = 64
-    ) -> list[list[tuple[str, int, int, float]]]:
+        self, texts: Sequence[str], entities: Iterable[str], batch_size: int = SUB_BATCH
+    ) -> list[list[_Cand]]:
         """Candidates for many texts, run through ``nlp.pipe``."""
         wanted = frozenset(entities)
-        return [_doc_findings(doc, wanted) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
+        out: list[list[_Cand]] = [[] for _ in texts]
+        if not wanted.intersection(LABELS.values()):
+            return out
+        todo = [i for i, text in enumerate(texts) if may_hold_name(text)]
+        if not todo:
+            return out
+        jobs: list[tuple[int, str]] = [(i, texts[i]) for i in todo]
+        if self.recase_lower:
+            jobs += [(i, recase(texts[i])) for i in todo if needs_recase(texts[i])]
+        nlp = self.nlp
+        size = max(1, min(batch_size, SUB_BATCH))
+        for start in range(0, len(jobs), size):
+            sub = jobs[start:start + size]
+            _ner_gate.enter()
+            try:
+                docs = list(nlp.pipe([text for _, text in sub], batch_size=size))
+            finally:
+                _ner_gate.leave()
+            for (i, _), doc in zip(sub, docs, strict=True):
+                out[i].extend(_doc_findings(doc, wanted))
+        for i in todo:
+            if len(out[i]) > 1:
+                out[i] = sorted(set(out[i]), key=lambda c: (c[1], -c[2], c[0]))
+        return out
 
 
-def _doc_findings(doc: Any, wanted: frozenset[str]) -> list[tuple[str, int, int, float]]:
+def _doc_findings(doc: Any, wanted: frozenset[str]) -> list[_Cand]:
     """(entity_type, start, end, score) candidates from a spaCy ``Doc``."""
-    out: list[tuple[str, int, int, float]] = []
+    out: list[_Cand] = []
     for ent in doc.ents:
         entity = LABELS.get(ent.label_)
         if entity is not None and entity in wanted:

@@ -9,6 +9,7 @@ import hmac
 import logging
 import re
 import secrets
+import threading
 import unicodedata
 
 _log = logging.getLogger("infertel")
@@ -18,6 +19,30 @@ _log = logging.getLogger("infertel")
 _DIGEST_CHARS = 12
 _DIGITS_ONLY = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE"})
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+# --- process key (redaction child consistency) --------------------------------------------
+# With no key configured, one random key per process (not per Pseudonymizer): the redaction
+# child is handed this key over its stdin, so a value pseudonymised there and here gets the
+# same token. It is never written to disk or logged.
+_process_key: bytes | None = None
+_process_key_lock = threading.Lock()
+
+
+def process_key() -> bytes:
+    """This process's random pseudonym key (made on first use)."""
+    global _process_key
+    with _process_key_lock:
+        if _process_key is None:
+            _process_key = secrets.token_bytes(32)
+        return _process_key
+
+
+def adopt_process_key(key: bytes) -> None:
+    """Use ``key`` as this process's key (the redaction child takes its parent's)."""
+    global _process_key
+    with _process_key_lock:
+        _process_key = bytes(key)
+# --- end process key ----------------------------------------------------------------------
 
 
 class Pseudonymizer:
@@ -29,7 +54,7 @@ class Pseudonymizer:
         if key is None:
             # No key configured: pseudonyms still hide the value but only correlate within
             # this process. Better than failing open, and the warning says how to fix it.
-            key = secrets.token_bytes(32)
+            key = process_key()
             self.ephemeral = True
             _log.warning(
                 "infertel: no HMAC key configured (PrivacyPolicy.hmac_key, INFERTEL_HMAC_KEY or "
