@@ -55,8 +55,9 @@ class FakeOtlp:
                 signal = self.path.rstrip("/").rsplit("/", 1)[-1]
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 behaviour = fake.behaviour
-                if behaviour.delay_s:
-                    time.sleep(behaviour.delay_s)
+                delay = behaviour.delay_s
+                # The data is taken before the (slow) answer, as a collector that has it but
+                # answers late: the client may give up, and then sends it again.
                 with fake.lock:
                     if signal not in REQUESTS:
                         status = 404
@@ -69,6 +70,8 @@ class FakeOtlp:
                         fake.hits[signal].append(status)
                     if status == 200:
                         fake.accepted[signal].append(REQUESTS[signal].FromString(body))
+                if delay:
+                    time.sleep(delay)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")

@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
@@ -56,6 +56,21 @@ class Outbox:
         self.replayer = replayer
         self._users = 0
         self._lock = threading.Lock()
+
+    def stats(self) -> dict[str, Any]:
+        """The spool's size and state (see :meth:`Spool.stats`), plus the replayer's."""
+        stats = self.spool.stats()
+        stats["replay_attempts"] = self.replayer.attempts
+        stats["replay_failures"] = self.replayer.failures
+        return stats
+
+    def drain(self, timeout: float) -> bool:
+        """Replay until the spool holds nothing for this process's destinations; False when
+        ``timeout`` passed first (what is left stays on disk for later or the next start)."""
+        try:
+            return self.replayer.drain(max(0.0, timeout))
+        except Exception:  # never raise into flush()/shutdown()
+            return False
 
     def acquire(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ from infertel.export._spool import Spool
 from infertel.export._status import SPOOL_EVICTED, ExportStatus, OnLoss
 
 if TYPE_CHECKING:
-    from infertel.export._exporters import Sink
+    from infertel.export._exporters import Outbox, Sink
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,9 @@ class Exporters:
     metrics: MetricExporter | None
     # Per-signal delivery facts (exported, dropped by reason, last success) for health().
     status: ExportStatus = field(default_factory=lambda: ExportStatus({}))
-    # The durable spool, when spool_dir is set and a signal goes over OTLP.
-    spool: Spool | None = None
+    # The durable spool, when spool_dir is set and a signal goes over OTLP: ``stats()`` for
+    # health(), ``drain(timeout)`` for flush()/shutdown().
+    spool: Outbox | None = None
     # True when the exporters count their own losses (infertel's own exporters do); the
     # guard wrappers then count only what an exception lost.
     count_own_losses: bool = False
@@ -73,7 +74,7 @@ def build_exporters(settings: Settings, on_loss: OnLoss | None = None) -> Export
 
 
 def _otlp_sinks(settings: Settings, signals: list[str],
-                status: ExportStatus) -> tuple[dict[str, Sink], Spool | None]:
+                status: ExportStatus) -> tuple[dict[str, Sink], Outbox | None]:
     from infertel.export._delivery import Delivery, Replayer
     from infertel.export._exporters import OtlpSink, Outbox
     from infertel.export._transport import make_transport, resolve_destination
@@ -95,7 +96,7 @@ def _otlp_sinks(settings: Settings, signals: list[str],
         sinks[signal] = OtlpSink(delivery, outbox)
     if outbox is not None:
         outbox.replayer.start()  # replays what a previous run left behind
-    return sinks, outbox.spool if outbox else None
+    return sinks, outbox
 
 
 def signal_url(settings: Settings, signal: str) -> str:
