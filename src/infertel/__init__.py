@@ -15,13 +15,16 @@ from infertel.hotpath import traced_inference
 if TYPE_CHECKING:
     from infertel._api import configure, get_logger, shutdown
     from infertel._provenance import ModelInfo
-    from infertel.pipeline._lifecycle import health
     from infertel.errors import ConfigurationError
+    from infertel.monitor import Baseline, DriftConfig  # drift monitoring (issue 10)
+    from infertel.pipeline._lifecycle import health
     from infertel.pipeline._telemetry import Telemetry
     from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
 
 __all__ = [
+    "Baseline",
     "ConfigurationError",
+    "DriftConfig",
     "ModelInfo",
     "PrivacyPolicy",
     "RecognizerSpec",
@@ -45,6 +48,8 @@ _LAZY = {
     "Telemetry": "infertel.pipeline._telemetry",
     "PrivacyPolicy": "infertel.privacy._policy",
     "RecognizerSpec": "infertel.privacy._policy",
+    "Baseline": "infertel.monitor",  # drift monitoring (issue 10)
+    "DriftConfig": "infertel.monitor",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infertel import _state
 from infertel._provenance import ModelInfo
@@ -14,6 +14,9 @@ from infertel.pipeline import _lifecycle
 from infertel.pipeline._telemetry import Telemetry
 from infertel.privacy._policy import PrivacyPolicy
 from infertel.signals._structlog import make_structlog_logger
+
+if TYPE_CHECKING:
+    from infertel.monitor import DriftConfig  # drift monitoring (issue 10)
 
 
 def configure(
@@ -38,6 +41,7 @@ def configure(
     ring: Ring | None = None,
     enabled: bool | None = None,
     raise_internal_errors: bool | None = None,
+    drift: DriftConfig | None = None,
 ) -> Telemetry:
     """Set up telemetry for this process and make it the default for ``@traced_inference``.
 
@@ -48,6 +52,8 @@ def configure(
     ``metrics_exporter`` (``OTEL_{TRACES,LOGS,METRICS}_EXPORTER``) choose per signal, e.g.
     ``logs_exporter="none"`` for a traces-only backend. ``spool_dir`` keeps OTLP batches that
     could not be sent on disk (at most ``spool_max_bytes``) and replays them in order.
+    ``drift`` (:class:`infertel.DriftConfig`) monitors declared input features against a
+    training baseline: bin counts as ``ml.feature.distribution``, scores, drift events.
 
     Invalid settings raise :class:`infertel.ConfigurationError` (a ``ValueError``) here, naming
     the argument or environment variable, never later during a call; an argument overriding a
@@ -78,7 +84,12 @@ def configure(
     if privacy is not None and not isinstance(privacy, PrivacyPolicy):
         raise ConfigurationTypeError("argument privacy=", "must be an infertel.PrivacyPolicy")
     check_settings(settings)
-    telemetry = Telemetry(settings, model, privacy=privacy)
+    if drift is not None:  # drift monitoring (issue 10)
+        from infertel.monitor import DriftConfig
+
+        if not isinstance(drift, DriftConfig):
+            raise ConfigurationTypeError("argument drift=", "must be an infertel.DriftConfig")
+    telemetry = Telemetry(settings, model, privacy=privacy, drift=drift)
     _lifecycle.install(telemetry)
     return telemetry
 

@@ -66,6 +66,7 @@ class CallSpec:
 class InferenceRecord:
     __slots__ = (
         "batch_size",
+        "drift",
         "end_ns",
         "exception",
         "first_item_ns",
@@ -107,6 +108,9 @@ class InferenceRecord:
         self.prediction: Any = None
         self.outcome = ""
         self.exception: BaseException | None = None
+        # Drift feature values ({path: scalar}) when monitoring is on; read only by the
+        # privacy boundary's binner, which turns them into bin indices.
+        self.drift: dict[str, Any] | None = None
 
 
 class LogEvent:

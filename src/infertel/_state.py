@@ -19,6 +19,9 @@ class PipelineHandle(Protocol):
     # ``None``: ParentBased(always_on), decided inline on the hot path.
     sampler: Any
     id_generator: Any
+    # ``None`` unless drift monitoring is configured: then ``drift_capture(spec, args, kwargs)``
+    # snapshots the drift feature paths (hotpath/_drift.py).
+    drift_capture: Any
 
     @property
     def raise_internal_errors(self) -> bool: ...

@@ -54,7 +54,7 @@ def build(
 ) -> None:
     """Build a baseline (bins, shares, schema, provenance) from a CSV or Parquet file."""
     from infertel.monitor import Baseline, BaselineError
-    from infertel.monitor._build import build_baseline
+    from infertel.monitor._baseline import build_baseline
 
     err = Console(stderr=True)
     kind = _SUFFIXES.get(data.suffix.lower())

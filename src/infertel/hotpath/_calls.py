@@ -83,6 +83,9 @@ def begin(telemetry: PipelineHandle, spec: CallSpec, args: tuple[Any, ...],
         if telemetry.capture_undeclared and spec.undeclared:
             undeclared = capture_inputs(spec.undeclared, args, kwargs)
             record.inputs = {**(record.inputs or {}), **undeclared}
+        drift = telemetry.drift_capture  # drift monitoring (issue 10): feature paths, no copy
+        if drift is not None:
+            record.drift = drift(spec, args, kwargs)
         if spec.batch_param is not None:
             record.batch_size = _batch_size(spec, args, kwargs)
         segment = spec.segment

@@ -7,18 +7,18 @@ a fleet's merged histograms and the CLI compute them with the same code.
 
 from __future__ import annotations
 
-from infertel.monitor._baseline import (
+from infertel.monitor._baseline import Baseline
+from infertel.monitor._binner import MISSING, VIOLATION_KINDS, FeatureBinner
+from infertel.monitor._config import DriftConfig, parse_window
+from infertel.monitor._monitor import DriftMonitor, ScoreRecord, TickResult, top_bins
+from infertel.monitor._schema import (
     OTHER,
-    Baseline,
     BaselineError,
     CategoricalFeature,
     NumericFeature,
     PredictionBaseline,
     Provenance,
 )
-from infertel.monitor._binner import MISSING, VIOLATION_KINDS, FeatureBinner
-from infertel.monitor._config import DriftConfig, parse_window
-from infertel.monitor._monitor import DriftMonitor, ScoreRecord, TickResult, top_bins
 from infertel.monitor._scores import (
     PSI_EPSILON,
     ChiSquare,

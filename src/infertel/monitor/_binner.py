@@ -12,7 +12,8 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
-from infertel.monitor._baseline import Baseline, CategoricalFeature, NumericFeature
+from infertel.monitor._baseline import Baseline
+from infertel.monitor._schema import CategoricalFeature, NumericFeature
 
 Kind = Literal["numeric", "categorical"]
 ViolationKind = Literal["missing", "extra", "type", "out_of_range", "missing_rate"]

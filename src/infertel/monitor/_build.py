@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from infertel.monitor._baseline import (
+from infertel.monitor._schema import (
     OTHER,
-    Baseline,
     BaselineError,
     CategoricalFeature,
     NumericFeature,
     PredictionBaseline,
     Provenance,
-    schema_hash,
 )
 
 if TYPE_CHECKING:
@@ -49,11 +47,13 @@ class _Column:
         return self.numbers is not None
 
 
-def build_baseline(data: Any, *, features: Sequence[str] | None, prediction: str | None,
-                   prediction_class: str | None, bins: int, k_floor: int,
-                   dataset_version: str | None, content_sha256: str | None,
-                   categorical: Sequence[str] | None = None,
-                   progress: Progress | None = None) -> Baseline:
+def build_parts(data: Any, *, features: Sequence[str] | None, prediction: str | None,
+                prediction_class: str | None, bins: int, k_floor: int,
+                dataset_version: str | None, content_sha256: str | None,
+                categorical: Sequence[str] | None = None, progress: Progress | None = None,
+                ) -> tuple[dict[str, NumericFeature | CategoricalFeature],
+                           PredictionBaseline | None, Provenance]:
+    """Features, prediction distribution and provenance of ``data`` (see Baseline.from_frame)."""
     if bins < 1 or bins > 1000:
         raise BaselineError(f"bins must be between 1 and 1000, got {bins}")
     if k_floor < 1:
@@ -79,15 +79,11 @@ def build_baseline(data: Any, *, features: Sequence[str] | None, prediction: str
     used = [columns[n] for n in sorted({*wanted, *(p for p in (prediction, prediction_class)
                                                      if p)})]
     digest = content_sha256 or content_hash(used)
-    return Baseline(
-        schema_hash=schema_hash(built, baseline_prediction),
-        provenance=Provenance(
-            dataset_version=dataset_version, content_sha256=digest, rows=rows,
-            created_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        ),
-        features=built,
-        prediction=baseline_prediction,
+    provenance = Provenance(
+        dataset_version=dataset_version, content_sha256=digest, rows=rows,
+        created_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     )
+    return built, baseline_prediction, provenance
 
 
 def _feature_names(columns: dict[str, _Column], features: Sequence[str] | None,

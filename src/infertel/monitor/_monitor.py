@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infertel import conventions as c
-from infertel.monitor._baseline import CategoricalFeature, NumericFeature
 from infertel.monitor._binner import MISSING, FeatureBinner, ViolationKind
 from infertel.monitor._config import DriftConfig
+from infertel.monitor._schema import CategoricalFeature, NumericFeature
 from infertel.monitor._scores import feature_scores, psi_contributions, shares
 from infertel.monitor._windows import FeatureState, Level, StateChange
 

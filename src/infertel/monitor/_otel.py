@@ -45,11 +45,13 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from infertel import conventions as c
 from infertel._version import VERSION
-from infertel.monitor._baseline import NumericFeature
 from infertel.monitor._monitor import DriftMonitor, group_attributes
+from infertel.monitor._schema import NumericFeature
 
 _log = logging.getLogger("infertel")
-SCOPE_NAME = "infertel.monitor"
+# infertel's own scope: the ExitGuard scrubs the values of its metrics' attributes but does
+# not cut them to the per-call allowlist (which has no ml.feature.name / ml.feature.bin).
+SCOPE_NAME = c.INSTRUMENTATION_SCOPE
 _CUMULATIVE = AggregationTemporality.CUMULATIVE
 _DELTA = AggregationTemporality.DELTA
 

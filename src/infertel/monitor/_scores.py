@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
-    from infertel.monitor._baseline import CategoricalFeature, NumericFeature
+    from infertel.monitor._schema import CategoricalFeature, NumericFeature
 
 Weights = Sequence[float]
 

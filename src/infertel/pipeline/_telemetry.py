@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs.export import LogRecordExporter
@@ -41,6 +41,9 @@ from infertel.signals.logs import LogBuilder
 from infertel.signals.metrics import InferenceMetrics, register_self_metrics
 from infertel.signals.traces import SpanBuilder
 
+if TYPE_CHECKING:
+    from infertel.monitor import DriftConfig  # drift monitoring (issue 10)
+
 _log = logging.getLogger("infertel")
 
 _RESOURCE_BUDGET_S = 5.0
@@ -52,7 +55,8 @@ class Telemetry:
     def __init__(self, settings: Settings, model: ModelInfo | None = None, *,
                  privacy: PrivacyPolicy | None = None,
                  exporters: Exporters | None = None,
-                 metric_readers: Sequence[MetricReader] = ()) -> None:
+                 metric_readers: Sequence[MetricReader] = (),
+                 drift: DriftConfig | None = None) -> None:
         self.settings = settings
         self.model = model
         self.privacy = privacy if privacy is not None else PrivacyPolicy()
@@ -71,6 +75,14 @@ class Telemetry:
         self.resource = self.guard.resource(_resource(settings, model))
         if not self.privacy.redaction:
             _log.warning("infertel: redaction is OFF: telemetry may carry personal data")
+        # --- drift monitoring (issue 10; pipeline/_drift.py): capture on the hot path, binning
+        # inside the boundary, counting and windows after signals, histograms on export.
+        self.drift_config = drift
+        self._drift = None if drift is None else _drift_wiring(drift, model, settings.ring,
+                                                               self.internal_error)
+        self.drift_capture = self._drift.capture if self._drift is not None else None
+        self.boundary.binner = self._drift.bin if self._drift is not None else None
+        # --- end drift monitoring
 
         # --- exporter wiring (export/ owns this block) ---
         on_loss = self.worker.count_drop
@@ -108,7 +120,8 @@ class Telemetry:
         if exporters.metrics is not None:
             readers.append(
                 PeriodicExportingMetricReader(
-                    GuardedMetricExporter(ScrubbingMetricExporter(exporters.metrics, self.guard),
+                    GuardedMetricExporter(self._with_drift_metrics(  # drift: issue 10
+                        ScrubbingMetricExporter(exporters.metrics, self.guard)),
                                           on_loss, **guarded),
                     export_interval_millis=settings.metric_interval_s * 1000,
                     export_timeout_millis=timeout_ms,
@@ -122,7 +135,11 @@ class Telemetry:
         self._logs = LogBuilder(self.resource, scope)
         self._processor = CallProcessor(
             self.boundary, self.scrubber, SpanBuilder(self.resource, scope), self._logs,
-            InferenceMetrics(meter), self._span_exporter, self._log_exporter, self.internal_error)
+            InferenceMetrics(meter, drift.prediction_bounds() if drift is not None else None),
+            self._span_exporter, self._log_exporter, self.internal_error)
+        if self._drift is not None:  # drift monitoring (issue 10)
+            self._drift.logs = self._logs
+            self._processor.observers.append(self._drift.observe)
         register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors,
                               self.scrubber.entity_counts, self.scrubber.failures)
 
@@ -140,6 +157,14 @@ class Telemetry:
             configured = self._configured_ns
             self.worker.submit(lambda: self._logs.deployment(
                 self.boundary.scrub_attributes(provenance), configured))
+        if self._drift is not None:  # drift monitoring (issue 10): baseline, schema change
+            for build in self._drift.configure_events(self._configured_ns):
+                self.worker.submit(build)
+
+    def _with_drift_metrics(self, exporter: Any) -> Any:
+        """Drift monitoring (issue 10): the drift histograms join every metric export, ahead
+        of the ExitGuard's scrubbing like any other metric."""
+        return exporter if self._drift is None else self._drift.metric_exporter(exporter)
 
     # ----------------------------------------------------------------- hot-path services
     def should_sample(self, parent: Context | None, parent_span: SpanContext, trace_id: int,
@@ -252,6 +277,16 @@ class Telemetry:
             self.worker.reset_after_fork()
 
 
+
+
+# --- drift monitoring (issue 10) -----------------------------------------------------------
+def _drift_wiring(config: DriftConfig, model: ModelInfo | None, ring: str,
+                  internal_error: Any) -> Any:
+    # Imported here: numpy-free, but the monitor package is only needed when drift is on.
+    from infertel.pipeline._drift import DriftWiring
+
+    return DriftWiring(config, model, ring, internal_error)
+# --- end drift monitoring ------------------------------------------------------------------
 
 
 def _extra_provenance(model: ModelInfo) -> dict[str, Any]:

@@ -94,6 +94,10 @@ class Boundary:
         binner = self.binner
         if binner is not None:
             call.drift = binner(record)
+            # Drift monitoring (issue 10): the span names the baseline schema it was checked by.
+            schema_hash = getattr(call.drift, "schema_hash", None)
+            if schema_hash is not None:
+                call.attributes[c.FEATURE_SCHEMA_HASH] = schema_hash
         return call
 
     def _call_attributes(self, record: InferenceRecord, segment: str,
