@@ -6,7 +6,7 @@ STAMP_DEMO := $(VENV)/.installed-demo
 STAMP_DEV := $(VENV)/.installed-dev
 PIP_FLAGS ?= --disable-pip-version-check --progress-bar off
 
-.PHONY: demo test lint typecheck unit install-dev install-demo bench bench-smoke clean system-deps
+.PHONY: demo test lint typecheck unit soak install-dev install-demo bench bench-smoke clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ typecheck: $(STAMP_DEV)
 
 unit: $(STAMP_DEV)
 	$(BIN)/pytest -q
+
+## make soak: the long fault tests (collector outages of minutes, spool bounds), pytest -m soak
+soak: $(STAMP_DEV)
+	$(BIN)/pytest -q -m soak --timeout 900
 
 clean:
 	rm -rf $(VENV) $(VENV_BENCH) infertel-data .mypy_cache .ruff_cache .pytest_cache
