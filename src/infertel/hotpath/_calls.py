@@ -7,6 +7,7 @@ an InferenceRecord to the bounded queue. Nothing raised here reaches the caller.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -148,6 +149,28 @@ def finish(record: InferenceRecord, outcome: str, result: Any = None,
             safe_internal_error(telemetry, error)
     record.token = None
     telemetry.submit(record)
+
+
+def fail(record: InferenceRecord, exc: BaseException) -> None:
+    """Close a call that ended with ``exc``: ``cancelled`` when the caller cancelled it (task
+    cancellation, a timeout, a coroutine closed before it finished), ``error`` otherwise."""
+    if is_cancellation(exc):
+        finish(record, c.OUTCOME_CANCELLED)
+    else:
+        finish(record, c.OUTCOME_ERROR, exception=exc)
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    if isinstance(exc, GeneratorExit):
+        return True
+    # Looked up, not imported: a cancellation can only come from a loaded event-loop library,
+    # and importing asyncio here would cost every ``import infertel``.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None and isinstance(exc, asyncio.CancelledError):
+        return True
+    trio = sys.modules.get("trio")
+    cancelled = getattr(trio, "Cancelled", None)
+    return isinstance(cancelled, type) and isinstance(exc, cancelled)
 
 
 def safe_internal_error(telemetry: PipelineHandle, error: BaseException) -> None:

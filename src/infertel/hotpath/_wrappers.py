@@ -21,6 +21,7 @@ from infertel.hotpath._calls import (
     attach,
     begin,
     detach,
+    fail,
     finish,
     new_span_context,
     safe_internal_error,
@@ -65,7 +66,7 @@ def wrap_async(fn: Callable[P, Awaitable[R]], spec: CallSpec) -> Callable[P, Awa
         try:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
-            finish(record, c.OUTCOME_ERROR, exception=exc)
+            fail(record, exc)  # asyncio.CancelledError -> cancelled, not error
             raise
         finish(record, c.OUTCOME_SUCCESS, result)
         return result
@@ -135,7 +136,7 @@ def wrap_generator(fn: Callable[P, Generator[Any, Any, Any]],
                 finish(record, c.OUTCOME_SUCCESS)
                 return cast(Any, stop.value)
             except BaseException as exc:
-                finish(record, c.OUTCOME_ERROR, exception=exc)
+                fail(record, exc)
                 raise
             _detach_quietly(record)
             attached = False
@@ -191,7 +192,7 @@ def wrap_async_generator(fn: Callable[P, AsyncGenerator[Any, Any]],
                 finish(record, c.OUTCOME_SUCCESS)
                 return
             except BaseException as exc:
-                finish(record, c.OUTCOME_ERROR, exception=exc)
+                fail(record, exc)  # cancelled while the producer awaited: cancelled
                 raise
             _detach_quietly(record)
             attached = False

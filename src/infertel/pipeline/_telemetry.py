@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,14 @@ from infertel.export._wrappers import (
     GuardedMetricExporter,
     GuardedSpanExporter,
 )
-from infertel.pipeline._deadline import ms_left, run_with_deadline, start_daemon
+from infertel.pipeline._deadline import Step, ms_left, seconds_left
+from infertel.pipeline._health import collect_health, register_health_metrics
+from infertel.pipeline._identity import (
+    SecureIdGenerator,
+    new_instance_id,
+    schema_url,
+    with_new_instance_id,
+)
 from infertel.pipeline._process import CallProcessor
 from infertel.pipeline._worker import Worker
 from infertel.privacy._boundary import Boundary, error_location
@@ -59,6 +65,13 @@ class Telemetry:
                  drift: DriftConfig | None = None) -> None:
         self.settings = settings
         self.model = model
+        # --- lifecycle: what a forked child needs to build its own pipeline (see
+        # after_fork_in_child), and the drop counts already reported by flush()/shutdown().
+        self._given_exporters = exporters
+        self._given_readers = tuple(metric_readers)
+        self._delivery_reported: dict[str, int] = {}
+        self._shutdown_result: bool | None = None
+        # --- end lifecycle
         self.privacy = privacy if privacy is not None else PrivacyPolicy()
         self.scrubber = Scrubber(self.privacy)
         self.enabled = settings.enabled
@@ -72,7 +85,12 @@ class Telemetry:
         # everything else (user spans, user metrics, resource, scopes). One scrubber, one policy.
         self.guard = ExitGuard(self.scrubber, enabled=self.privacy.redaction)
         self.boundary = Boundary(self.privacy, self.scrubber, ring=settings.ring, model=model)
-        self.resource = self.guard.resource(_resource(settings, model))
+        # --- lifecycle: a forked child keeps its parent's (already scrubbed) resource under a
+        # new service.instance.id, without running resource detectors after the fork.
+        inherited = getattr(self, "resource", None)
+        self.resource = (with_new_instance_id(inherited) if inherited is not None
+                         else self.guard.resource(_resource(settings, model)))
+        # --- end lifecycle
         if not self.privacy.redaction:
             _log.warning("infertel: redaction is OFF: telemetry may carry personal data")
         # --- drift monitoring (issue 10; pipeline/_drift.py): capture on the hot path, binning
@@ -100,12 +118,15 @@ class Telemetry:
         # carries spans of nested OpenTelemetry instrumentation inside predict().
         self._span_exporter: SpanExporter | None = None
         self._log_exporter: LogRecordExporter | None = None
-        scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION)
+        scope = InstrumentationScope(c.INSTRUMENTATION_SCOPE, VERSION, schema_url())
         # shutdown_on_exit=False: infertel shuts its providers down (with a deadline) itself.
         # Every span processor of this provider sits behind the ExitGuard (user spans only: the
         # worker builds inference spans from the boundary's ScrubbedCall and exports them).
+        # Ids from os.urandom (SecureIdGenerator): the application's random.seed() must not
+        # make ids repeat across processes.
         self.tracer_provider = GuardedTracerProvider(self.guard, resource=self.resource,
-                                                     shutdown_on_exit=False)
+                                                     shutdown_on_exit=False,
+                                                     id_generator=SecureIdGenerator())
         if exporters.spans is not None:
             self._span_exporter = GuardedSpanExporter(exporters.spans, on_loss, **guarded)
             self.tracer_provider.add_span_processor(
@@ -131,7 +152,8 @@ class Telemetry:
                                             shutdown_on_exit=False)
         # --- end of exporter wiring ---
 
-        meter = self.meter_provider.get_meter(c.INSTRUMENTATION_SCOPE, VERSION)
+        meter = self.meter_provider.get_meter(c.INSTRUMENTATION_SCOPE, VERSION,
+                                              schema_url=schema_url())
         self._logs = LogBuilder(self.resource, scope)
         self._processor = CallProcessor(
             self.boundary, self.scrubber, SpanBuilder(self.resource, scope), self._logs,
@@ -142,6 +164,7 @@ class Telemetry:
             self._processor.observers.append(self._drift.observe)
         register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors,
                               self.scrubber.entity_counts, self.scrubber.failures)
+        register_health_metrics(meter, lambda: collect_health(self))  # lifecycle
 
         # Hot-path helpers, resolved once.
         self.id_generator = self.tracer_provider.id_generator
@@ -223,60 +246,133 @@ class Telemetry:
         """A structlog logger bound to this Telemetry; see :func:`infertel.get_logger`."""
         return make_structlog_logger(self.worker.submit, name, **initial)
 
+    # --- lifecycle: flush, shutdown, fork (pipeline/_lifecycle.py calls these) -----------
     def flush(self, timeout: float = 5.0, *, metrics: bool = True) -> bool:
-        """Export everything handed over so far; False if ``timeout`` passed first.
+        """Export everything handed over so far, within ``timeout`` seconds. Never raises.
 
-        ``metrics=False`` leaves metric readers alone (a collection resets exemplars, which an
-        in-memory reader in tests wants to see).
+        True when everything handed over since the previous flush()/shutdown() was delivered
+        in time; otherwise False, and one warning line says what was not (records dropped, by
+        reason; records still queued; steps that did not finish). ``metrics=False`` leaves
+        metric readers alone (a collection resets exemplars, which an in-memory reader in
+        tests wants to see).
         """
-        deadline = time.monotonic() + timeout
-        done = self.worker.flush(timeout)
-        done = self.tracer_provider.force_flush(ms_left(deadline)) and done
+        deadline = time.monotonic() + max(0.0, timeout)
+        drained = self.worker.flush(max(0.0, timeout))
+        # Each provider's flush on its own daemon thread: OpenTelemetry's force_flush raises
+        # on a short deadline and an exporter can hang; neither reaches the caller.
+        steps = [Step("traces", lambda: self.tracer_provider.force_flush(ms_left(deadline)))]
         if metrics:
-            done = self.meter_provider.force_flush(ms_left(deadline)) and done
+            steps.append(Step("metrics",
+                              lambda: self.meter_provider.force_flush(ms_left(deadline))))
+        for step in steps:
+            step.wait(seconds_left(deadline))
+        delivered = self._report_delivery("flush", timeout, drained, steps)
         if self.settings.raise_internal_errors and self._first_internal_error is not None:
             raise _state.InternalError("infertel internal error") from self._first_internal_error
-        return done
+        return delivered
 
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Drain, export and stop, within ``timeout`` seconds whatever the backend does.
 
-        The work runs on a helper thread; at the deadline this returns False and the
-        remainder is abandoned (the helper is a daemon thread, so it cannot hold the process).
+        Returns True only when everything handed over since the previous flush() was
+        delivered; otherwise False, with one warning line of counts by reason. What is still
+        queued at the deadline is dropped (``shutdown``); steps still running then are
+        abandoned on daemon threads, which cannot hold the process. Never raises; a second
+        call returns the first call's answer.
         """
         if self._closed:
-            return True
+            return bool(self._shutdown_result)
         self._closed = True
         self.enabled = False
         if _state.current is self:
             _state.current = None
         deadline = time.monotonic() + max(0.0, timeout)
-
-        def remaining() -> float:
-            return max(0.0, deadline - time.monotonic())
-
-        # Drain the hand-off queue into the processors first, then shut the three providers
-        # down side by side: a hung trace export must not starve the metrics and logs.
-        drained = run_with_deadline(lambda: self.worker.stop(remaining()), remaining())
+        # The worker's own deadline is a little earlier, so what it leaves queued is counted
+        # (as ``shutdown``) before the summary below is written.
+        drain_by = deadline - min(0.05, 0.1 * max(0.0, timeout))
+        drain = Step("drain", lambda: self.worker.stop(seconds_left(drain_by)))
+        drain.wait(seconds_left(deadline))
+        # Then the three providers side by side: a hung trace export must not starve the
+        # metrics and logs.
         steps = [
-            self.tracer_provider.shutdown,  # also shuts the span exporter down
-            lambda: self.meter_provider.shutdown(timeout_millis=ms_left(deadline)),
+            drain,
+            Step("traces", self.tracer_provider.shutdown),  # also shuts the span exporter
+            Step("metrics", lambda: self.meter_provider.shutdown(timeout_millis=ms_left(deadline))),
         ]
         if self._log_exporter is not None:
-            steps.append(self._log_exporter.shutdown)
-        steps.append(self.scrubber.close)
-        done = [start_daemon(step) for step in steps]
-        finished = [event.wait(remaining()) for event in done]
-        lost = self.dropped()
+            steps.append(Step("logs", self._log_exporter.shutdown))
+        # The redaction child is stopped too (EOF, then SIGKILL); not a delivery step.
+        closing = Step("redaction", self.scrubber.close)
+        for step in [*steps, closing]:
+            step.wait(seconds_left(deadline))
+        self._shutdown_result = self._report_delivery("shutdown", timeout, drain.ok, steps)
+        return self._shutdown_result
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _report_delivery(self, action: str, timeout: float, drained: bool,
+                         steps: Sequence[Step]) -> bool:
+        """True if nothing was lost since the last report; else log ONE summary line."""
+        now = self.dropped()
+        before = self._delivery_reported
+        lost = {reason: n - before.get(reason, 0) for reason, n in sorted(now.items())
+                if n > before.get(reason, 0)}
+        self._delivery_reported = now
+        queued = 0 if drained else self.worker.pending()
+        unfinished = [step.name for step in steps if not step.ok]
+        if drained and not lost and not unfinished:
+            return True
+        parts = []
         if lost:
-            _log.warning("infertel: telemetry records were dropped: %s", lost)
-        return drained and all(finished)
+            counts = ", ".join(f"{reason}={n}" for reason, n in lost.items())
+            parts.append(f"{sum(lost.values())} records dropped ({counts})")
+        if queued:
+            parts.append(f"{queued} queued or in progress at the deadline")
+        if unfinished:
+            parts.append(f"not finished: {', '.join(unfinished)}")
+        _log.warning("infertel: %s did not deliver everything within %.2f s: %s", action,
+                     timeout, "; ".join(parts) or "deadline passed")
+        return False
 
     def after_fork_in_child(self) -> None:
-        if not self._closed:
-            self.worker.reset_after_fork()
+        """In a forked child: a pipeline of its own, from the same configuration.
+
+        The child gets a new worker, queue, scrubber (its redaction child starts when first
+        needed), exporters, providers (so cumulative metrics start at zero, not at the
+        parent's counts) and ``service.instance.id``. What the parent had queued stays the
+        parent's to export. The parent's metric reader, restarted here by OpenTelemetry's own
+        fork hook, is made to collect nothing, or it would export the parent's counts again.
+        """
+        if self._closed:
+            return
+        _quiesce_inherited_readers(self.meter_provider, self._given_readers)
+        Telemetry.__init__(self, self.settings, self.model, privacy=self.privacy,
+                           exporters=self._given_exporters, metric_readers=self._given_readers,
+                           drift=self.drift_config)
+    # --- end lifecycle -------------------------------------------------------------------
 
 
+def _quiesce_inherited_readers(provider: MeterProvider, given: Sequence[MetricReader]) -> None:
+    """Readers of the parent's MeterProvider, in a forked child (private SDK fields: the fork
+    tests pin the behaviour). Readers the caller passed in are released so the child's new
+    provider can take them; the ones infertel made collect nothing and stop."""
+    readers = getattr(getattr(provider, "_sdk_config", None), "metric_readers", ())
+    registered = getattr(MeterProvider, "_all_metric_readers", None)
+    for reader in readers:
+        if reader in given:
+            if registered is not None:
+                registered.discard(reader)
+            continue
+        reader._set_collect_callback(_collect_nothing)
+        stop = getattr(reader, "_shutdown_event", None)
+        if stop is not None:
+            stop.set()
+
+
+def _collect_nothing(*_args: Any, **_kwargs: Any) -> None:
+    return None
 
 
 # --- drift monitoring (issue 10) -----------------------------------------------------------
@@ -304,7 +400,7 @@ def _samples_everything(sampler: Sampler) -> bool:
 def _resource(settings: Settings, model: ModelInfo | None) -> Resource:
     attributes: dict[str, Any] = {
         c.SERVICE_NAME: settings.service_name,
-        c.SERVICE_INSTANCE_ID: str(uuid.uuid4()),
+        c.SERVICE_INSTANCE_ID: new_instance_id(),
     }
     if settings.service_version:
         attributes[c.SERVICE_VERSION] = settings.service_version
@@ -313,4 +409,5 @@ def _resource(settings: Settings, model: ModelInfo | None) -> Resource:
     if model is not None:
         attributes.update(model.resource_attributes())
     # Resource.create merges OTEL_RESOURCE_ATTRIBUTES and the SDK's telemetry.sdk.* attributes.
-    return Resource.create(attributes)
+    # Resource and scope carry the semantic-conventions version their attribute names follow.
+    return Resource.create(attributes, schema_url() or None)

@@ -21,16 +21,27 @@ _log = logging.getLogger("infertel")
 # less interpreter-lock time per record (one redaction round trip, one export per batch).
 _POLL_INTERVAL_S = 0.05
 _BATCH = 512
+# A batch is sized to take about this long (from the measured cost per item), so a stop
+# request (shutdown, interpreter exit) waits for at most about this long plus one item, even
+# when each record costs milliseconds (NER redaction).
+_BATCH_TARGET_S = 0.25
+_MIN_BATCH = 8
+# Before a fork, wait this long for the worker to finish its batch, so the child is not
+# created while the worker is inside an exporter or the scrubber.
+_FORK_WAIT_S = 0.5
 
 
 class Worker:
     """One daemon thread draining a bounded queue into ``handle(batch)``."""
 
     __slots__ = (
+        "_batch_lock",
         "_drop_lock",
         "_dropped",
         "_handle",
         "_idle",
+        "_in_flight",
+        "_item_cost_s",
         "_name",
         "_queue",
         "_stop",
@@ -44,10 +55,16 @@ class Worker:
         self._name = name
         self._queue: collections.deque[Any] = collections.deque()
         self._dropped: dict[str, int] = collections.defaultdict(int)
-        self._drop_lock = threading.Lock()
+        # Re-entrant: a SIGTERM handler on the main thread may read the counts while the
+        # interrupted code on that same thread is counting a drop.
+        self._drop_lock = threading.RLock()
+        # Held while a batch is handled; taken before a fork (see before_fork).
+        self._batch_lock = threading.Lock()
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._thread: threading.Thread | None = None
+        self._in_flight = 0
+        self._item_cost_s = 0.0
 
     def start(self) -> None:
         self._stop.clear()
@@ -72,15 +89,21 @@ class Worker:
             return dict(self._dropped)
 
     def pending(self) -> int:
-        return len(self._queue)
+        """Items handed over and not yet handled: queued plus the batch in progress."""
+        return len(self._queue) + self._in_flight
+
+    def alive(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything submitted so far is handled; False on timeout."""
         deadline = time.monotonic() + timeout
-        thread = self._thread
         while self._queue or not self._idle.is_set():
-            if thread is None or not thread.is_alive():
-                self._drain()  # no thread (forked child, stopped): drain here
+            if not self.alive():
+                # No thread (stopped, or never started): drain here, within the deadline.
+                while self._queue and time.monotonic() < deadline:
+                    self._drain()
                 return not self._queue
             if time.monotonic() >= deadline:
                 return False
@@ -88,47 +111,81 @@ class Worker:
         return True
 
     def stop(self, timeout: float) -> bool:
-        """Drain what is queued, then stop the thread; False when the deadline passed first."""
-        flushed = self.flush(timeout)
+        """Drain what is queued, then stop the thread; False when the deadline passed first.
+
+        Whatever is still queued at the deadline is dropped and counted (``shutdown``); the
+        batch in progress is finished by the thread, which exits right after it.
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
+        flushed = self.flush(max(0.0, timeout))
         self._stop.set()
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            thread.join(max(0.0, timeout))
         left = len(self._queue)
         if left:
             self._queue.clear()
             self.count_drop("shutdown", left)
-        return flushed
+        self.join(max(0.0, deadline - time.monotonic()))
+        return flushed and not left
 
-    def reset_after_fork(self) -> None:
-        """In a forked child: the parent's thread does not exist here; start a fresh one."""
-        self._queue = collections.deque()
-        self._drop_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._idle = threading.Event()
-        self.start()
+    def join(self, timeout: float) -> bool:
+        """Wait (at most ``timeout``) for the thread to exit; True when it is gone."""
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(max(0.0, timeout))
+        return not self.alive()
 
+    # ----------------------------------------------------------------- fork
+    def before_fork(self) -> bool:
+        """Wait (bounded) until the worker is between batches and keep it there until the
+        fork is done, so no lock inside an exporter or the scrubber is held at the fork."""
+        if threading.current_thread() is self._thread:
+            return False
+        return self._batch_lock.acquire(timeout=_FORK_WAIT_S)
+
+    def after_fork(self, acquired: bool) -> None:
+        """Both sides of the fork: let the worker go on (in the child it is not running)."""
+        if acquired:
+            self._batch_lock.release()
+
+    # ----------------------------------------------------------------- the thread
     def _run(self) -> None:
         while not self._stop.is_set():
             if not self._drain():
                 self._idle.set()
                 self._stop.wait(_POLL_INTERVAL_S)
 
+    def _batch_size(self) -> int:
+        cost = self._item_cost_s
+        if cost <= 0.0:  # nothing measured yet: a small first batch (it may include warm-up)
+            return _MIN_BATCH
+        return max(_MIN_BATCH, min(_BATCH, int(_BATCH_TARGET_S / cost)))
+
     def _drain(self) -> bool:
         queue = self._queue
         if not queue:
             return False
         self._idle.clear()
-        batch: list[Any] = []
-        popleft = queue.popleft
-        try:
-            while queue and len(batch) < _BATCH:
-                batch.append(popleft())
-        except IndexError:  # another drainer won the race (flush from a dead-thread path)
-            pass
-        try:
-            self._handle(batch)
-        except Exception:  # never let one bad batch kill the worker
-            _log.exception("infertel worker failed to process a batch of %d items", len(batch))
-            self.count_drop("internal_error", len(batch))
+        with self._batch_lock:
+            batch: list[Any] = []
+            popleft = queue.popleft
+            limit = self._batch_size()
+            try:
+                while queue and len(batch) < limit:
+                    batch.append(popleft())
+            except IndexError:  # another drainer won the race (flush from a dead-thread path)
+                pass
+            self._in_flight = len(batch)
+            started = time.monotonic()
+            try:
+                self._handle(batch)
+            except Exception:  # never let one bad batch kill the worker
+                _log.exception("infertel worker failed to process a batch of %d items",
+                               len(batch))
+                self.count_drop("internal_error", len(batch))
+            finally:
+                self._in_flight = 0
+            if batch:
+                cost = (time.monotonic() - started) / len(batch)
+                # Smoothed, so one slow export does not shrink the batches for long.
+                previous = self._item_cost_s
+                self._item_cost_s = cost if previous <= 0.0 else 0.7 * previous + 0.3 * cost
         return True
