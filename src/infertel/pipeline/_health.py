@@ -22,8 +22,6 @@ from infertel import conventions as c
 # The queue counts as nearly full (not ok) from this share of its capacity.
 QUEUE_FULL_SHARE = 0.9
 SIGNALS = ("traces", "logs", "metrics")
-# A signal whose exports have failed this many times in a row, with no success since, is not ok.
-FAILURES_NOT_OK = 3
 _SPOOL_CACHE_S = 1.0
 
 
@@ -108,9 +106,12 @@ def _collect(telemetry: Any) -> Health:
         if capacity and depth >= QUEUE_FULL_SHARE * capacity:
             reasons.append(f"queue nearly full ({depth}/{capacity})")
         for signal, facts in exports.items():
-            failures = facts["consecutive_failures"]
-            if failures >= FAILURES_NOT_OK:
-                reasons.append(f"{signal} export failing ({failures} in a row)")
+            # Failing now: the last attempt failed (the export side stops retrying a dead
+            # endpoint for a while, so a count of failures in a row would stall at one).
+            failed, succeeded = facts.get("last_failure_unix_nano"), facts.get(
+                "last_success_unix_nano")
+            if isinstance(failed, int) and (not isinstance(succeeded, int) or failed > succeeded):
+                reasons.append(f"{signal} export failing ({facts.get('last_error') or 'error'})")
         if redaction is not None and not redaction.get("alive", True) \
                 and redaction.get("backoff_remaining_s"):
             reasons.append("redaction child down (in backoff; redacting in-process)")
