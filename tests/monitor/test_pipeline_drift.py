@@ -42,7 +42,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }), prediction="score")
     config = DriftConfig(baseline=baseline, window=0.25,
                          features={"req.amount": "numeric", "req.country": "categorical"},
-                         rules=DriftRules(min_count=200))
+                         rules=DriftRules(min_count=100))
     infertel.configure(service_name="drift-test", exporter="local", local_dir=tmp_path,
                        model=infertel.ModelInfo(name="fraud", version="2.0"), drift=config,
                        metric_interval_s=0.2, raise_internal_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pickle
 import random
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,33 @@ class ScoringRequest:
     region: str
     features: list[float]
     note: str
+
+    # --- drift monitoring (issue 10): named scalar features the demo's DriftConfig watches.
+    @property
+    def mean_radius(self) -> float:
+        return self.features[0]
+
+    @property
+    def mean_texture(self) -> float:
+        return self.features[1]
+
+    @property
+    def mean_smoothness(self) -> float:
+        return self.features[4]
+
+    @property
+    def mean_symmetry(self) -> float:
+        return self.features[8]
+
+
+# Drift monitoring in the demo (issue 10): the four features above against a baseline of the
+# training data; from DRIFT_AT of the run on, mean radius is shifted up by DRIFT_SD standard
+# deviations (larger tumours arrive), which `infertel drift` and `infertel report` then show.
+DRIFT_FEATURES = {"req.mean_radius": 0, "req.mean_texture": 1, "req.mean_smoothness": 4,
+                  "req.mean_symmetry": 8}
+DRIFTED_FEATURE = "mean_radius"
+DRIFT_AT = 0.25
+DRIFT_SD = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +112,9 @@ class DemoService:
         self.stable_model, self.canary_model = stable, canary
         self.stable_info = _save(stable, workdir / "stable.pkl", STABLE_VERSION)
         self.canary_info = _save(canary, workdir / "canary.pkl", CANARY_VERSION)
+        self._drift_at = float("inf")  # time.monotonic() when the injected drift starts
+        self._radius_sd = float(data.data[:, 0].std())
+        self._data, self._stable_scores = data.data, stable.predict_proba(data.data)[:, 1]
         self._log = get_logger("demo.service")
         self.predict_stable = self._decorate(self._predict_stable, self.stable_info, "stable")
         self.predict_canary = self._decorate(self._predict_canary, self.canary_info, "canary")
@@ -109,13 +140,44 @@ class DemoService:
 
     def request(self) -> ScoringRequest:
         r = self._random
+        features = r.choice(self.rows)
+        if time.monotonic() >= self._drift_at:  # the injected drift (issue 10)
+            features = [features[0] + DRIFT_SD * self._radius_sd, *features[1:]]
         return ScoringRequest(
             patient_ref=f"P-{r.randrange(10**6):06d}",
             tier=r.choices(TIERS, weights=(6, 3, 1))[0],
             region=r.choice(REGIONS),
-            features=r.choice(self.rows),
+            features=features,
             note=r.choice(_NOTES),
         )
+
+    def drift_settings(self, seconds: float) -> dict[str, Any]:
+        """``configure()`` arguments for the demo's drift monitoring, and the drift's start.
+
+        Windows of an eighth of the run (at least 0.5 s) and metric exports twice per window,
+        so a 4-second demo has 8 windows for `infertel drift` to judge from the store.
+        """
+        import numpy as np
+
+        from infertel.monitor import Baseline, DriftConfig, DriftRules
+
+        columns = {path.split(".", 1)[1]: self._data[:, i] for path, i in
+                   DRIFT_FEATURES.items()}
+        baseline = Baseline.from_frame(
+            np.column_stack([*columns.values(), self._stable_scores]),
+            features=[*columns, "score"], prediction="score", bins=5,
+            dataset_version=DATASET_VERSION)
+        window = max(0.5, seconds / 8)
+        # A demo sees ~100-1,000 calls a second: windows of 100 calls, 5 bins and PSI alone
+        # (JS distance is noisy on 100 calls), and 2 of 3 windows to raise, so a 4-second run
+        # can show a whole alert. Production defaults: 1,000 calls, 20 bins, PSI and JS, 3 of 5.
+        rules = DriftRules(thresholds={"psi": (0.1, 0.25)}, min_count=100, alert_after=2,
+                           of_last=3)
+        config = DriftConfig(baseline=baseline, features=dict.fromkeys(DRIFT_FEATURES,
+                                                                       "numeric"),
+                             window=window, rules=rules)
+        self._drift_at = time.monotonic() + DRIFT_AT * seconds
+        return {"drift": config, "metric_interval_s": window / 2}
 
     def _predict_stable(self, req: ScoringRequest) -> Prediction:
         if self._random.random() < 0.005:

@@ -142,8 +142,7 @@ def _markers(data: ReportData, events: list[dict[str, Any]]) -> None:
         if event["event"] == c.EVENT_DRIFT_DETECTED:
             stored_drift = True
             data.markers.append(Marker(
-                time=from_ns(int(body["window_end_ns"])) if body.get("window_end_ns")
-                else when,
+                time=_naive_utc(body.get("window_end")) or when,
                 kind="drift",
                 title=f"{body.get('feature')}: {body.get('previous')} -> {body.get('state')}",
                 detail=_scores_text(body.get("scores") or {}) + f"; {body.get('model', '')} "

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -83,6 +84,12 @@ class DriftRules(BaseModel):
         return LEVELS[best]
 
 
+def iso_utc(nanos: int) -> str:
+    """``2026-01-31T12:00:00.250Z`` (millisecond precision) from Unix nanoseconds."""
+    moment = datetime.fromtimestamp(nanos // 1_000_000 / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 @dataclass
 class StateChange:
     """One move of a feature's drift state, with the evidence of the window that caused it."""
@@ -104,8 +111,10 @@ class StateChange:
             "feature": self.feature,
             "previous": self.previous,
             "state": self.state,
-            "window_start_ns": self.window_start_ns,
-            "window_end_ns": self.window_end_ns,
+            # ISO-8601 rather than nanoseconds: a 19-digit integer can pass a card-number
+            # check, and telemetry scanners would rightly stop at it.
+            "window_start": iso_utc(self.window_start_ns),
+            "window_end": iso_utc(self.window_end_ns),
             "count": self.count,
             "scores": dict(self.scores),
             "top_bins": [dict(b) for b in self.top_bins],
