@@ -102,6 +102,8 @@ class RedactionProcess:
         self._retry_at = 0.0
         self._batches = 0
         self._fallbacks = 0
+        self._texts = 0
+        self._child_cpu_s = 0.0
         _live.add(self)
 
     # ------------------------------------------------------------------ public interface
@@ -157,6 +159,8 @@ class RedactionProcess:
             "last_failure_age_s": round(now - self._failed_at, 3) if self._failures else None,
             "backoff_remaining_s": round(max(0.0, self._retry_at - now), 3),
             "batches": self._batches,
+            "texts": self._texts,
+            "child_cpu_s": round(self._child_cpu_s, 3),
             "fallback_batches": self._fallbacks,
             "closed": self._closed,
         }
@@ -198,12 +202,15 @@ class RedactionProcess:
             raise ChildError("protocol")
         _, results, cpu_s = answer
         if isinstance(cpu_s, float) and cpu_s > 0 and chars:
+            self._child_cpu_s += cpu_s
             # Learn upwards only: a run of cheap texts (skipped by NER) must not shrink the
             # deadline that the next chunk of free text needs.
             self._rate = max(self._prior, 0.7 * self._rate + 0.3 * cpu_s / chars)
         if results is None:
             return None
-        return _validated(results, len(chunk))
+        validated = _validated(results, len(chunk))
+        self._texts += len(chunk)
+        return validated
 
     def _deadline_s(self, chars: int, count: int) -> float:
         return MIN_DEADLINE_S + SLACK * (chars * self._rate + count * PER_TEXT_S)
