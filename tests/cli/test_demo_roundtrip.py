@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +31,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "This run, read back from the store" in done.stdout
     assert STABLE_VERSION in done.stdout
     assert CANARY_VERSION in done.stdout
-    assert f"infertel query store --version {CANARY_VERSION} --status error" in done.stdout
+    assert f"-m infertel query store --version {CANARY_VERSION} --status error" in done.stdout
     return workdir / "store"
 
 
@@ -107,3 +109,34 @@ def test_scan_names_the_leaked_fields_of_a_store_written_without_redaction(tmp_p
     entities = {f["entity_type"] for f in report["findings"]}
     assert {"EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER"} <= entities
     assert "jane.doe@example.com" not in scan.stdout  # the report never prints values
+    # The demo says what it did: no claim that this store is clean.
+    assert "proves the store holds no personal data" not in done.stdout
+    assert "Redaction was OFF" in done.stdout
+    assert "lists where this run's personal data sits" in done.stdout
+
+
+def next_steps(stdout: str) -> list[str]:
+    """The commands under "Next, try:", without their comments."""
+    lines = stdout.split("Next, try:", 1)[1].strip().splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.strip()]
+
+
+def test_next_steps_run_as_printed_from_the_readme_venv(tmp_path: Path) -> None:
+    """README: `make demo`, then `.venv/bin/infertel query ...` from the checkout, venv not
+    activated. Every command the demo suggests must run exactly as printed."""
+    venv = Path(sys.executable).parent.parent
+    (tmp_path / ".venv").symlink_to(venv, target_is_directory=True)
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "COLUMNS": "80"}
+    env.pop("INFERTEL_LOCAL_DIR", None)
+    demo = subprocess.run([".venv/bin/infertel", "demo", "--seconds", "1"], cwd=tmp_path,
+                          env=env, text=True, capture_output=True, timeout=300, check=False)
+    assert demo.returncode == 0, demo.stderr
+    commands = next_steps(demo.stdout)
+    assert len(commands) == 4, demo.stdout
+    assert all(command.startswith(".venv/bin/infertel ") for command in commands)
+    trace_command = next(c for c in commands if "--trace" in c)
+    assert re.search(r"--trace [0-9a-f]{32}$", trace_command)  # whole, never cut or wrapped
+    for command in commands:
+        done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, text=True,
+                              capture_output=True, timeout=300, check=False)
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])

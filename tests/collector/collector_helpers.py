@@ -37,6 +37,7 @@ class Collector:
     grpc_port: int
     http_port: int
     state: _collector.CollectorState | None = None
+    policy_file: Path | None = None
 
     def endpoint(self, protocol: str) -> str:
         port = self.grpc_port if protocol == "grpc" else self.http_port
@@ -44,7 +45,8 @@ class Collector:
 
     def start(self) -> None:
         self.state = _collector.start(self.out, grpc_port=self.grpc_port,
-                                      http_port=self.http_port, timeout=START_TIMEOUT_S)
+                                      http_port=self.http_port, timeout=START_TIMEOUT_S,
+                                      policy_file=self.policy_file)
 
     def stop(self) -> None:
         _collector.stop(self.out, timeout=5.0)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from collector_helpers import Collector, dump, wait_for
+from collector_helpers import Collector, dump, free_port, wait_for
 from opentelemetry import trace
 from typer.testing import CliRunner
 
 import infertel
 from infertel import conventions as c
 from infertel.cli import app
+from infertel.tools import _collector
 
 pytestmark = pytest.mark.integration
 
@@ -174,3 +176,62 @@ def test_collector_scrubs_what_an_unredacted_sdk_sends(collector: Collector) -> 
     scanned = CliRunner().invoke(app, ["scan", str(collector.out), "--detection", "patterns"],
                                  env=WIDE)
     assert scanned.exit_code == 0, scanned.output
+
+
+EMPLOYEE = "EMP-48213"
+PHONE = "+1 415 555 0100"
+
+
+def test_collector_scrubs_by_the_services_policy_file_and_scrubs_scopes(
+        tmp_path: Path) -> None:
+    """``infertel collector start --policy FILE``: the services' own recognizers apply in the
+    collector too, and instrumentation scope names are scrubbed by real rotel."""
+    from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
+    from infertel.tools._policy_file import write_policy
+
+    policy = PrivacyPolicy(custom_recognizers=(
+        RecognizerSpec(entity_type="EMPLOYEE_ID", pattern=r"EMP-[0-9]{5}"),))
+    policy_file = write_policy(policy, tmp_path / "policy.json")
+    grpc_port = free_port()
+    running = Collector(tmp_path / "collector", grpc_port, free_port(exclude=(grpc_port,)),
+                        policy_file=policy_file)
+    running.start()
+    try:
+        infertel.configure(service_name="policy-service", exporter="otlp",
+                           otlp_endpoint=running.endpoint("http/protobuf"),
+                           otlp_protocol="http/protobuf", metric_interval_s=0.5,
+                           privacy=PrivacyPolicy(redaction=False))
+
+        @infertel.traced_inference(name="approve", inputs={"note": "keep"})
+        def approve(note: str) -> str:
+            tracer = trace.get_tracer(f"audit lib for {PHONE}")
+            with tracer.start_as_current_span("audit") as span:
+                span.set_attribute("approver", note)
+            return "ok"
+
+        assert approve(f"approved by {EMPLOYEE}") == "ok"
+        assert infertel.shutdown(timeout=10.0)
+        wait_for(lambda: len(running.trace_ids()) >= 1, what="the traces")
+        wait_for(lambda: "audit" in "\n".join(
+            p.read_text() for p in running.out.rglob("*.jsonl")), what="the user span")
+        raw = "\n".join(path.read_text() for path in running.out.rglob("*.jsonl"))
+        assert EMPLOYEE not in raw
+        assert "<EMPLOYEE_ID>" in raw
+        assert PHONE not in raw
+        assert "<PHONE_NUMBER>" in raw
+        scanned = CliRunner().invoke(app, ["scan", str(running.out), "--policy",
+                                           str(policy_file)], env=WIDE)
+        assert scanned.exit_code == 0, scanned.output
+    finally:
+        running.stop()
+
+
+def test_collector_start_rejects_a_bad_policy_file_before_starting(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.json"
+    bad.write_text(json.dumps({"detection": "telepathy"}), encoding="utf-8")
+    result = CliRunner().invoke(app, ["collector", "start", "--out", str(tmp_path / "out"),
+                                      "--policy", str(bad), "--grpc-port", str(free_port()),
+                                      "--http-port", str(free_port())], env=WIDE)
+    assert result.exit_code == 1
+    assert "not a valid privacy policy" in result.output
+    assert _collector.status(tmp_path / "out") is None

@@ -3,6 +3,8 @@ commands here)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from infertel.cli import collector, demo, doctor, query, scan
@@ -14,6 +16,27 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # a traceback must never print payload values
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from infertel._version import VERSION
+
+        typer.echo(f"infertel {VERSION}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print infertel's version and exit."),
+    ] = False,
+) -> None:
+    """Privacy-aware telemetry for ML inference: demo, query and scan telemetry stores."""
+
+
 app.command("demo")(demo.demo)
 app.command("query")(query.query)
 app.command("scan")(scan.scan)

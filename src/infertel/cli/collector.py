@@ -10,12 +10,14 @@ Exit codes: 0 done (``status``: running), 1 the collector could not be started o
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated, Final
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
+from infertel.cli._output import console, error, plain, program
 from infertel.tools import _collector
 from infertel.tools._rotel import ENV_OUT
 
@@ -42,7 +44,8 @@ def _out(out: Path | None) -> Path:
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]infertel collector:[/] {message}", highlight=False)
+    # Plain: the message may hold pip install 'infertel[collector]', which markup would eat.
+    error("collector", message)
     return typer.Exit(EXIT_FAILED)
 
 
@@ -67,19 +70,27 @@ def start(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the collector to be ready.", min=0.1)
     ] = _collector.START_TIMEOUT_S,
+    policy: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE",
+                     help="The services' privacy policy (JSON, as `infertel scan --policy` "
+                          "reads it): the collector scrubs by it instead of the defaults.",
+                     show_default=False),
+    ] = None,
 ) -> None:
     """Start the collector in the background; returns once it accepts connections."""
-    console = Console(highlight=False)
     try:
-        with console.status("starting rotel..."):
+        with console(stderr=True).status(Text("starting rotel...")):
             state = _collector.start(_out(out), host=host, grpc_port=grpc_port,
-                                     http_port=http_port, binary=binary, timeout=timeout)
-    except _collector.CollectorError as error:
-        raise _fail(str(error)) from error
-    console.print(f"[green]running:[/] {_describe(state)}")
-    console.print(f"send telemetry with OTEL_EXPORTER_OTLP_ENDPOINT={state.http_endpoint} "
-                  f"(or {state.grpc_endpoint} with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); read it "
-                  f"with `infertel query {state.out}` and `infertel scan {state.out}`")
+                                     http_port=http_port, binary=binary, timeout=timeout,
+                                     policy_file=policy)
+    except _collector.CollectorError as problem:
+        raise _fail(str(problem)) from None
+    plain(f"running: {_describe(state)}")
+    folder = shlex.quote(state.out)
+    plain(f"send telemetry with OTEL_EXPORTER_OTLP_ENDPOINT={state.http_endpoint} "
+          f"(or {state.grpc_endpoint} with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); read it "
+          f"with `{program()} query {folder}` and `{program()} scan {folder}`")
 
 
 @app.command("stop")
@@ -90,23 +101,21 @@ def stop(
     ] = _collector.STOP_TIMEOUT_S,
 ) -> None:
     """Stop the collector writing to --out (SIGTERM, then SIGKILL after --timeout)."""
-    console = Console(highlight=False)
     try:
         state = _collector.stop(_out(out), timeout=timeout)
-    except _collector.CollectorError as error:
-        raise _fail(str(error)) from error
+    except _collector.CollectorError as problem:
+        raise _fail(str(problem)) from None
     if state is None:
-        console.print(f"stopped: no collector was running for {_out(out)}")
+        plain(f"stopped: no collector was running for {_out(out)}")
     else:
-        console.print(f"stopped: rotel pid {state.pid}; its output stays in {state.out}")
+        plain(f"stopped: rotel pid {state.pid}; its output stays in {state.out}")
 
 
 @app.command("status")
 def status(out: OutOption = None) -> None:
     """Say whether the collector writing to --out is running, with its ports and pid."""
-    console = Console(highlight=False)
     state = _collector.status(_out(out))
     if state is None:
-        console.print(f"stopped: no collector running for {_out(out)}")
+        plain(f"stopped: no collector running for {_out(out)}")
         raise typer.Exit(EXIT_NOT_RUNNING)
-    console.print(f"[green]running:[/] {_describe(state)}")
+    plain(f"running: {_describe(state)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,9 +12,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 import infertel
 from infertel import conventions as c
+from infertel.cli._output import console as make_console
+from infertel.cli._output import error, plain, program
 from infertel.config import DEFAULT_LOCAL_DIR
 
 _BATCH_EVERY = 100
@@ -41,10 +45,15 @@ def demo(
     """Serve a scikit-learn model (stable + canary) under synthetic traffic into the local store."""
     from infertel.cli._demo_service import DemoService
 
-    console = Console()
-    store = local_dir or Path(os.environ.get("INFERTEL_LOCAL_DIR", DEFAULT_LOCAL_DIR))
-    with console.status("Training two model versions on scikit-learn's breast-cancer data..."):
-        service = DemoService(seed=seed)
+    console = make_console()
+    store = local_dir or Path(os.environ.get("INFERTEL_LOCAL_DIR") or DEFAULT_LOCAL_DIR)
+    try:
+        with console.status("Training two model versions on scikit-learn's breast-cancer "
+                            "data..."):
+            service = DemoService(seed=seed)
+    except RuntimeError as problem:  # scikit-learn missing: the message names the extra
+        error("demo", str(problem))
+        raise typer.Exit(2) from None
     telemetry = infertel.configure(
         service_name="tumor-api-demo",
         environment="demo",
@@ -54,17 +63,14 @@ def demo(
         privacy=infertel.PrivacyPolicy(
             redaction=redaction, pseudonymize_entities=("EMAIL_ADDRESS",), hmac_key=_demo_key()
         ),
-        **service.drift_settings(seconds),  # drift monitoring, and a drift partway (issue 10)
     )
     run_id = str(telemetry.resource.attributes[c.SERVICE_INSTANCE_ID])
     calls, failures = _send_traffic(console, service, seconds, canary_share)
     if not infertel.shutdown(timeout=10.0):
-        console.print("[yellow]warning:[/] telemetry did not finish exporting within 10 s")
-    console.print(
-        f"Sent [bold]{calls}[/] calls ({failures} raised, as the demo intends) -> "
-        f"[bold]{store}[/]"
-    )
-    _print_summary(console, store, run_id)
+        error("demo", "warning: telemetry did not finish exporting within 10 s")
+    console.print(Text.assemble("Sent ", (str(calls), "bold"), f" calls ({failures} raised, "
+                                "as the demo intends) -> ", (str(store), "bold")))
+    _print_summary(console, store, run_id, redaction)
 
 
 def _demo_key() -> str | None:
@@ -123,7 +129,7 @@ ORDER BY start DESC LIMIT 1
 """
 
 
-def _print_summary(console: Console, store: Path, run_id: str) -> None:
+def _print_summary(console: Console, store: Path, run_id: str, redaction: bool) -> None:
     """Summarise this run from the store itself, which proves the round trip."""
     from infertel.tools._store import open_store
 
@@ -137,12 +143,29 @@ def _print_summary(console: Console, store: Path, run_id: str) -> None:
         table.add_row(version, ring, str(calls), str(errors), f"{errors / calls:.1%}",
                       f"{p50:.2f}", f"{p95:.2f}")
     console.print(table)
-    store_arg = "" if str(store) == DEFAULT_LOCAL_DIR else f" {store}"
+    if not redaction:
+        plain("\nRedaction was OFF for this run (--no-redaction): the store now holds the "
+              "demo's personal data on purpose. Do not share it.")
+    _print_next_steps(store, failed[0] if failed else None, redaction)
+
+
+def _print_next_steps(store: Path, failed_trace: str | None, redaction: bool) -> None:
+    """Commands to run next, printed so that they run as shown: invoked the way this demo was
+    (``.venv/bin/infertel`` from the README's venv), with the store as given, and never wrapped
+    (plain lines: a wrapped trace id cannot be pasted)."""
     from infertel.cli._demo_service import CANARY_VERSION
 
-    console.print("\nNext, try:")
-    console.print(f"  infertel query{store_arg} --version {CANARY_VERSION} --status error")
-    if failed:
-        console.print(f"  infertel query{store_arg} --trace {failed[0]}")
-    console.print(f"  infertel query{store_arg} --ring canary --min-duration 1 --json")
-    console.print(f"  infertel scan{store_arg}        # proves the store holds no personal data")
+    infertel_cmd = program()
+    store_arg = "" if str(store) == DEFAULT_LOCAL_DIR and not os.environ.get(
+        "INFERTEL_LOCAL_DIR") else f" {shlex.quote(str(store))}"
+    plain("\nNext, try:")
+    plain(f"  {infertel_cmd} query{store_arg} --version {CANARY_VERSION} --status error")
+    if failed_trace:
+        plain(f"  {infertel_cmd} query{store_arg} --trace {failed_trace}")
+    plain(f"  {infertel_cmd} query{store_arg} --ring canary --min-duration 1 --json")
+    if redaction:
+        plain(f"  {infertel_cmd} scan{store_arg}        # proves the store holds no personal "
+              "data")
+    else:
+        plain(f"  {infertel_cmd} scan{store_arg}        # lists where this run's personal data "
+              "sits (exit 1), never the values")

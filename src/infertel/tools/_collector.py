@@ -24,12 +24,15 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
 from infertel.tools._rotel import ENV_OUT, ENV_STATE, LOADED_FILE
+from infertel.tools._rotel_shims import (
+    PROCESSOR_SOURCES,
+    write_processors,
+)
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_GRPC_PORT: Final = 4317
@@ -40,38 +43,6 @@ STATE_DIR: Final = ".collector"
 START_TIMEOUT_S: Final = 30.0
 STOP_TIMEOUT_S: Final = 5.0
 
-# The processor files rotel loads; collector-config/rotel/ holds the same text (a test checks).
-SCRUB_PROCESSOR: Final = "infertel_scrub.py"
-FILE_SINK_PROCESSOR: Final = "infertel_file_sink.py"
-PROCESSOR_SOURCES: Final[Mapping[str, str]] = {
-    SCRUB_PROCESSOR: '''\
-"""rotel processor: infertel's own scrubber as the collector's (second) privacy layer.
-
-Scrubs span names, attributes, events (exception messages and stack text), links and status
-messages; log bodies, attributes and event names; cuts metric data-point attributes to
-infertel's metric allowlist. Fails closed per record, and never raises into rotel (an exception
-escaping a processor stops the agent). rotel's embedded Python must be able to import infertel:
-put the folder holding it and its dependencies on PYTHONPATH (``infertel collector start``
-does). Name it first on each pipeline, before the exporting processor.
-"""
-
-from infertel.tools._rotel import scrub_processor
-
-process_spans, process_logs, process_metrics = scrub_processor()
-''',
-    FILE_SINK_PROCESSOR: '''\
-"""rotel processor: write what arrives as OTLP/JSON lines, in the local store's layout.
-
-Writes ``$INFERTEL_COLLECTOR_OUT/{traces,logs,metrics}/*.jsonl``, one export request per line,
-so ``infertel query`` and ``infertel scan`` read the collector's output unchanged. rotel has no
-file exporter: run it with ``--exporter blackhole`` and this processor last on each pipeline.
-"""
-
-from infertel.tools._rotel import file_sink_processor
-
-process_spans, process_logs, process_metrics = file_sink_processor()
-''',
-}
 # rotel imports each processor file once per pipeline it is named in.
 _SIGNAL_FLAGS: Final = ("--otlp-with-trace-processor", "--otlp-with-logs-processor",
                         "--otlp-with-metrics-processor")
@@ -121,17 +92,6 @@ def pid_file(out: Path) -> Path:
 
 def log_file(out: Path) -> Path:
     return state_dir(out) / "rotel.log"
-
-
-def write_processors(directory: Path) -> dict[str, Path]:
-    """Write the processor files rotel loads into ``directory``; returns name -> path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name, source in PROCESSOR_SOURCES.items():
-        path = directory / name
-        path.write_text(source, encoding="utf-8")
-        written[name] = path.resolve()
-    return written
 
 
 def read_state(out: Path) -> CollectorState | None:
@@ -275,10 +235,16 @@ def _loaded(out: Path) -> int:
 def start(out: str | os.PathLike[str], *, host: str = DEFAULT_HOST,
           grpc_port: int = DEFAULT_GRPC_PORT, http_port: int = DEFAULT_HTTP_PORT,
           binary: str | os.PathLike[str] | None = None,
-          timeout: float = START_TIMEOUT_S) -> CollectorState:
+          timeout: float = START_TIMEOUT_S,
+          policy_file: str | os.PathLike[str] | None = None) -> CollectorState:
     """Start rotel in the background and return once it accepts connections on both ports
-    and its processors are loaded; raises :class:`CollectorError` with a clear message."""
+    and its processors are loaded; raises :class:`CollectorError` with a clear message.
+
+    ``policy_file``: the services' privacy policy (``_policy_file``), checked here so that a
+    bad file is an error now rather than a processor that fails to load inside rotel.
+    """
     out = Path(out).resolve()
+    policy_env = _policy_environment(policy_file)
     if grpc_port == http_port:
         raise CollectorError(f"--grpc-port and --http-port must differ (both {grpc_port})")
     agent = find_binary(binary)
@@ -308,7 +274,7 @@ def start(out: str | os.PathLike[str], *, host: str = DEFAULT_HOST,
         for path in processors.values():  # scrub first, then the file sink
             command += [flag, str(path)]
     env = {**os.environ, "PYTHONPATH": python_path(), ENV_OUT: str(out), ENV_STATE: str(state),
-           "NO_COLOR": "1"}
+           "NO_COLOR": "1", **policy_env}
     log = log_file(out)
     with log.open("ab") as log_handle:
         try:
@@ -329,6 +295,20 @@ def start(out: str | os.PathLike[str], *, host: str = DEFAULT_HOST,
         _clear_state(out)
         raise
     return info
+
+
+def _policy_environment(policy_file: str | os.PathLike[str] | None) -> dict[str, str]:
+    if policy_file is None:
+        return {}
+    from infertel.tools._policy_file import PolicyFileError, load_policy
+    from infertel.tools._rotel_scrub import ENV_POLICY
+
+    path = Path(policy_file).resolve()
+    try:
+        load_policy(path)
+    except PolicyFileError as error:
+        raise CollectorError(str(error)) from None
+    return {ENV_POLICY: str(path)}
 
 
 def _wait_ready(process: subprocess.Popen[bytes], info: CollectorState, timeout: float) -> None:

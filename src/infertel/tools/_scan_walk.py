@@ -16,8 +16,6 @@ finds and no long digit run); any other key is shown by its position, ``[#2]``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from infertel.tools._key_rules import fits_shape, is_digit_run, key_entity
+from infertel.tools._scan_shapes import INVALID, NUMBER, SHAPED, decoded, loose, plain
 
 Kind = Literal["text", "number", "key", "keyed"]
 # Decides whether a key may be shown in a location (see ScanContext.label).
@@ -42,52 +41,6 @@ class Item:
     entity: str | None = None
 
 
-_HEX: Final = re.compile(r"[0-9a-fA-F]{0,64}")
-_NUMBER: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|NaN|-?Infinity")
-_ENUM: Final = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
-
-
-def _is_id(v: Any) -> bool:
-    return isinstance(v, str) and _HEX.fullmatch(v) is not None
-
-
-def _is_number(v: Any) -> bool:
-    if isinstance(v, bool):
-        return False
-    return isinstance(v, (int, float)) or (isinstance(v, str) and _NUMBER.fullmatch(v) is not None)
-
-
-def _is_enum(v: Any) -> bool:
-    return (isinstance(v, int) and not isinstance(v, bool)) or (
-        isinstance(v, str) and _ENUM.fullmatch(v) is not None)
-
-
-def _is_numeric_tree(v: Any) -> bool:
-    if isinstance(v, list):
-        return all(_is_numeric_tree(x) for x in v)
-    if isinstance(v, dict):
-        return all(isinstance(k, str) and _ENUM.fullmatch(k.upper()) is not None
-                   and _is_numeric_tree(x) for k, x in v.items())
-    return _is_number(v)
-
-
-# Fields that are not text, by the shape their value must have to go unscanned.
-_SHAPED: Final[Mapping[str, Callable[[Any], bool]]] = {
-    "traceId": _is_id, "spanId": _is_id, "parentSpanId": _is_id,
-    "flags": _is_number, "kind": _is_enum, "code": _is_enum,
-    "severityNumber": _is_enum, "aggregationTemporality": _is_enum,
-    "isMonotonic": lambda v: isinstance(v, bool),
-    "startTimeUnixNano": _is_number, "endTimeUnixNano": _is_number,
-    "timeUnixNano": _is_number, "observedTimeUnixNano": _is_number,
-    "droppedAttributesCount": _is_number, "droppedEventsCount": _is_number,
-    "droppedLinksCount": _is_number,
-    # Metric point values are measurements (counts, sums, bounds), not attributes.
-    "asInt": _is_number, "asDouble": _is_number, "count": _is_number, "sum": _is_number,
-    "min": _is_number, "max": _is_number, "scale": _is_number, "zeroCount": _is_number,
-    "zeroThreshold": _is_number, "bucketCounts": _is_numeric_tree,
-    "explicitBounds": _is_numeric_tree, "positive": _is_numeric_tree,
-    "negative": _is_numeric_tree, "quantileValues": _is_numeric_tree,
-}
 _TOP: Final = {"traces": ("resourceSpans", "scopeSpans", "spans"),
                "logs": ("resourceLogs", "scopeLogs", "logRecords"),
                "metrics": ("resourceMetrics", "scopeMetrics", "metrics")}
@@ -216,7 +169,7 @@ class Walker:
             if handler is not None:
                 yield from handler(value, where)
                 continue
-            shape = _SHAPED.get(key)
+            shape = SHAPED.get(key)
             if shape is not None and shape(value):
                 continue
             yield from self.any(value, f"{where} field {self.name(key, index)}")
@@ -242,12 +195,12 @@ class Walker:
     def _keyed(self, key: str, value: Any, where: str, *, any_value: bool) -> Iterator[Item]:
         """A value under ``key``: unscanned only if it fits an infertel key's shape; every leaf
         is personal when the key's name says so; else scanned by content."""
-        plain = _plain(value) if any_value else value
-        if plain is not _INVALID and fits_shape(key, plain):
+        scalar = plain(value) if any_value else value
+        if scalar is not INVALID and fits_shape(key, scalar):
             return
         entity = key_entity(key)
         if entity is not None:
-            yield from self._leaves(_loose(value) if any_value else value, where, entity)
+            yield from self._leaves(loose(value) if any_value else value, where, entity)
         elif any_value:
             yield from self.any_value(value, where)
         else:
@@ -278,7 +231,7 @@ class Walker:
             elif kind == "boolValue" and isinstance(raw, bool):
                 continue
             elif kind == "bytesValue" and isinstance(raw, str):
-                yield from self.text(_decoded(raw), f"{where} (bytes)")
+                yield from self.text(decoded(raw), f"{where} (bytes)")
             elif kind == "arrayValue" and isinstance(raw, dict):
                 yield from self.seq(raw.get("values", []), where, lambda element, i: (
                     self.any_value(element, f"{where}[{i}]")))
@@ -331,7 +284,7 @@ class Walker:
         number: int | float | None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and _NUMBER.fullmatch(value):
+        elif isinstance(value, str) and NUMBER.fullmatch(value):
             try:
                 number = int(value) if re.fullmatch(r"-?[0-9]+", value) else float(value)
             except (ValueError, OverflowError):
@@ -342,85 +295,3 @@ class Walker:
             return
         if number is not None and is_digit_run(number):
             yield Item(where, "number", str(abs(int(number))))
-
-
-class _Invalid:
-    """An AnyValue that is not one: walked as arbitrary JSON instead."""
-
-
-_INVALID: Final = _Invalid()
-
-
-def _plain(value: Any) -> Any:
-    """A scalar AnyValue as Python (for shape checks); containers and oddities are _INVALID."""
-    if not isinstance(value, dict) or len(value) != 1:
-        return _INVALID
-    [(kind, raw)] = value.items()
-    if kind == "stringValue" and isinstance(raw, str):
-        return raw
-    if kind == "boolValue" and isinstance(raw, bool):
-        return raw
-    if kind == "intValue" and (isinstance(raw, int) or (
-            isinstance(raw, str) and re.fullmatch(r"-?[0-9]{1,20}", raw))):
-        return int(raw)
-    if kind == "doubleValue" and isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw)
-    if kind in ("arrayValue", "kvlistValue"):
-        return _container(raw, kind)
-    return _INVALID
-
-
-def _container(raw: Any, kind: str) -> Any:
-    if not isinstance(raw, dict):
-        return _INVALID
-    values = raw.get("values", [])
-    if not isinstance(values, list):
-        return _INVALID
-    if kind == "arrayValue":
-        return [_plain(v) for v in values]
-    out: dict[str, Any] = {}
-    for item in values:
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
-            return _INVALID
-        out[item["key"]] = _plain(item.get("value"))
-    return out
-
-
-_ANY_VALUE_KINDS: Final = frozenset({"stringValue", "boolValue", "intValue", "doubleValue",
-                                      "bytesValue", "arrayValue", "kvlistValue"})
-
-
-def _loose(value: Any) -> Any:
-    """An AnyValue as plain JSON, keeping whatever it holds (unknown shapes included)."""
-    if isinstance(value, dict) and len(value) == 1:
-        [(kind, raw)] = value.items()
-        if kind in _ANY_VALUE_KINDS:
-            if kind == "arrayValue" and isinstance(raw, dict):
-                return [_loose(v) for v in raw.get("values") or []] \
-                    if isinstance(raw.get("values", []), list) else _loose_plain(raw)
-            if kind == "kvlistValue" and isinstance(raw, dict):
-                values = raw.get("values", [])
-                if isinstance(values, list) and all(
-                        isinstance(i, dict) and isinstance(i.get("key"), str) for i in values):
-                    return {i["key"]: _loose(i.get("value")) for i in values}
-                return _loose_plain(raw)
-            if kind == "bytesValue" and isinstance(raw, str):
-                return _decoded(raw)
-            return raw
-    return _loose_plain(value)
-
-
-def _loose_plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _loose(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_loose(v) for v in value]
-    return value
-
-
-def _decoded(raw: str) -> str:
-    """A ``bytesValue`` (base64) as text, so a detector can read what it encodes."""
-    try:
-        return base64.b64decode(raw, validate=True).decode("utf-8", errors="replace")
-    except (binascii.Error, ValueError):
-        return raw
