@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from infertel._record import CallSpec
-from infertel.hotpath._capture import _MISSING, FieldGetter
+from infertel.hotpath._capture import _MISSING
 
 _SCALARS: Final = frozenset({int, float, str, bool, type(None)})
 
@@ -24,36 +24,45 @@ _SCALARS: Final = frozenset({int, float, str, bool, type(None)})
 class DriftCapture:
     """Snapshots the drift feature paths of one call: ``{path: scalar}``."""
 
-    __slots__ = ("_getters", "paths")
+    __slots__ = ("_compiled", "paths")
 
     def __init__(self, paths: tuple[str, ...]) -> None:
         self.paths = paths
-        self._getters: dict[int, tuple[FieldGetter, ...]] = {}
+        # id(spec) -> ((path, parameter, position, steps), ...)
+        self._compiled: dict[int, tuple[tuple[str, str, int | None, tuple[str, ...]], ...]] = {}
 
     def __call__(self, spec: CallSpec, args: tuple[Any, ...],
                  kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        getters = self._getters.get(id(spec))
-        if getters is None:
-            getters = self._getters[id(spec)] = self._compile(spec)
+        compiled = self._compiled.get(id(spec))
+        if compiled is None:
+            compiled = self._compiled[id(spec)] = self._compile(spec)
         captured: dict[str, Any] = {}
-        for getter in getters:
-            value = getter.from_call(args, kwargs)
-            if value is _MISSING:
+        missing = _MISSING
+        for path, param, index, steps in compiled:
+            value = args[index] if index is not None and index < len(args) else kwargs.get(
+                param, missing)
+            # A plain walk: dict keys or attributes. (FieldGetter also accepts any Mapping, but
+            # the isinstance check against the Mapping ABC would cost more than all the rest.)
+            for step in steps:
+                if value is missing:
+                    break
+                value = value.get(step, missing) if type(value) is dict else getattr(
+                    value, step, missing)
+            if value is missing:
                 continue
-            captured[getter.path] = value if type(value) in _SCALARS else (
-                f"<{type(value).__name__}>")
+            captured[path] = value if type(value) in _SCALARS else f"<{type(value).__name__}>"
         return captured
 
-    def _compile(self, spec: CallSpec) -> tuple[FieldGetter, ...]:
-        # Parameter name -> (position or None), from the getters decoration already built.
+    def _compile(self, spec: CallSpec) -> tuple[tuple[str, str, int | None, tuple[str, ...]],
+                                                 ...]:
+        # Parameter name -> position (None: keyword-only), from the getters decoration built.
         positions: dict[str, int | None] = {}
         for getter in (*spec.inputs, *spec.undeclared):
             positions.setdefault(getter.param, getter.index)
-        getters = []
+        compiled = []
         for path in self.paths:
             root, *steps = path.split(".")
             if root in positions:
-                getters.append(FieldGetter(path, "keep", root, positions[root], tuple(steps)))
+                compiled.append((path, root, positions[root], tuple(steps)))
         # A function without the parameter simply has no drift features (another endpoint).
-        return tuple(getters)
-
+        return tuple(compiled)
