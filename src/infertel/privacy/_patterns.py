@@ -30,6 +30,7 @@ JWT = "JWT"
 BEARER_TOKEN = "BEARER_TOKEN"
 PRIVATE_KEY = "PRIVATE_KEY"
 SECRET = "SECRET"
+STREET_ADDRESS = "STREET_ADDRESS"
 PERSON = "PERSON"
 LOCATION = "LOCATION"
 
@@ -50,6 +51,7 @@ PATTERN_ENTITIES: tuple[str, ...] = (
     BEARER_TOKEN,
     PRIVATE_KEY,
     SECRET,
+    STREET_ADDRESS,
 )
 
 #: Entities added by ``detection="ner"``.
@@ -80,6 +82,7 @@ SCORES: dict[str, float] = {
     BEARER_TOKEN: 0.8,
     SECRET: 0.8,  # a value assigned to a secret-named key
     PHONE_NUMBER: 0.75,
+    STREET_ADDRESS: 0.7,  # house number + street word; no checksum
     IP_ADDRESS: 0.6,  # Presidio IpRecognizer pattern score
 }
 
@@ -133,6 +136,24 @@ AWS_SECRET_VALUE = r"[A-Za-z0-9/+]{40}"
 AWS_SECRET_NEAR = r"[A-Za-z0-9/+]{40}(?<![A-Za-z0-9/+=][A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 AWS_SECRET_WINDOW = 160
 
+# "<...>token <value>", "token=<value>", "token: '<value>'" (exception messages, query
+# strings, headers): matched from the literal "oken"; the detector checks that "token" ends
+# the word before it ("pad_token", "x-auth-token", "accessToken", not "tokens" or
+# "tokenizer") and that the value is opaque (letters and digits, 16+ characters), so
+# "pad_token=<pad>" or "token count 4096" are not findings.
+TOKEN_VALUE = (
+    r"oken(?![A-Za-z0-9_])[\"']?(?:[ \t]*[:=][ \t]*|[ \t]+)[\"']?(?:[Bb]earer[ \t]+)?"
+    r"(?P<v>[A-Za-z0-9\-._~+/]{16,}=*)(?![A-Za-z0-9\-._~+/=])"
+)
+TOKEN_MIN_CHARS = 16
+
+# Provider API keys common in ML serving code: OpenAI / Anthropic ("sk-", "sk-proj-",
+# "sk-ant-") and Hugging Face ("hf_"). Reported as SECRET.
+API_KEY_PREFIXED = (
+    r"(?:s(?<![A-Za-z0-9_\-]s)k-(?:proj-|ant-[a-z0-9]{2,8}-|svcacct-)?[A-Za-z0-9_\-]{20,}"
+    r"|h(?<![A-Za-z0-9_\-]h)f_[A-Za-z]{30,40})(?![A-Za-z0-9_\-])"
+)
+
 # "Bearer <token>" (RFC 6750 b64token); the token is the finding.
 # Matched from the literal "earer" / "EARER"; the detector checks the "B" before it.
 BEARER = r"earer\s+(?P<v>[A-Za-z0-9\-._~+/]{8,}=*)"
@@ -181,8 +202,12 @@ SECRET_ASSIGN = (
     + r")(?i:"
     + "|".join(sorted({k[1:] for k in SECRET_KEYS}, key=len, reverse=True))
     + r")(?![A-Za-z0-9])[\"']?[ \t]*[:=][ \t]*[\"']?"
-    + r"(?P<v>[^\s\"'`,;&<>(){}\[\]]{3,})"
+    + r"(?P<v>[^\s\"'`,;&<>(){}\[\]]{3,512})"
 )
+#: The bound on the value in SECRET_ASSIGN: longer values are extended in Python (a rare
+#: case), so "password=password=..." does not rescan the rest of the text for every key.
+SECRET_VALUE_BOUND = 512
+SECRET_VALUE_STOP = frozenset(" \t\r\n\"'`,;&<>(){}[]")
 SECRET_KEY_FULL = "(?i:" + "|".join(SECRET_KEYS) + r")(?![A-Za-z0-9])"
 #: Every key above contains one of these (lower-cased text is tested before scanning).
 SECRET_KEY_HINTS: tuple[str, ...] = ("pass", "pwd", "secret", "key", "token", "credential")
@@ -198,7 +223,7 @@ EMAIL_DOMAIN = r"\w+(?:-+\w+)*(?:\.\w+(?:-+\w+)*)+"
 # characters with optional single space/dash separators; trimmed to the country's length.
 # (No look-behind: the detector checks the character before a candidate, which is
 # cheaper than a look-behind at every capital letter.)
-IBAN = r"[A-Z][A-Z][0-9]{2}(?:[ \-]?[A-Z0-9]){10,30}"
+IBAN = r"[A-Z][A-Z][0-9]{2}(?:[ \-./]?[A-Z0-9]){10,30}"
 
 # IPv6 candidates (Presidio IpRecognizer's "IPv6", "IPv4_embedded" and "IPv4_mapped"
 # shapes, zone ids and prefix lengths included) are found from a colon followed by a hex
@@ -211,11 +236,13 @@ HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 # Digit runs: phone numbers, card numbers, SSNs and IPv4 addresses (with an optional
 # CIDR suffix). Digit groups joined by one separator (space . - /) or parentheses,
-# optionally led by "+" or "(". Not preceded by a word character, + - . / or a
-# "digit:" (clock times); at least seven run characters, so "3.5" or "2024" never reach
-# Python.
+# optionally led by "+" or "(". Not preceded by a letter or digit, "+", "." (decimals,
+# versions) or a "digit:" (clock times); at least seven run characters, so "3.5" or
+# "2024" never reach Python. A run right after "-", "_" or "/" ("id-<card>",
+# "/users/<ssn>/") is *glued*: the detector accepts only strongly shaped entities there.
 NUM = (
-    r"[+(0-9](?<![\w+\-./][+(0-9])(?<![0-9]:[+(0-9])(?=[0-9 +().\-/]{6})\(?[0-9]*"
+    r"[+(0-9](?<![^\W_][+(0-9])(?<![+.][+(0-9])(?<![0-9]:[0-9])(?=[0-9 +().\-/]{6})"
+    r"\(?[0-9]*"
     r"(?:(?:[ .\-/]|\)[ .\-]?|[ .\-]?\()[0-9]+)*\)?"
 )
 # --------------------------------------------------------------------------------------
@@ -223,7 +250,20 @@ NUM = (
 # canonical sample numbers it invalidates.
 # --------------------------------------------------------------------------------------
 
-SSN_CONTEXT = ("ssn", "social security", "ssid", "ss#", "ssn#")
+SSN_CONTEXT = (
+    "ssn",
+    "social security",
+    "socialsecurity",
+    "social_security",
+    "social-security",
+    "soc. sec",
+    "soc sec",
+    "ssid",
+    "ss#",
+    "ss no",
+)
+#: Characters after a bare 9-digit number searched for SSN context ("123456789 (SSN)").
+SSN_CONTEXT_AFTER = 24
 #: Presidio CreditCardRecognizer.CONTEXT, plus payment words (a Luhn-valid 12-digit number
 #: after "charge" is a card far more often than anything else); needed for bare 12-digit
 #: (Maestro) numbers.
@@ -249,199 +289,61 @@ CONTEXT_WINDOW = 40
 SSN_SAMPLES = frozenset({"123456789", "987654320", "078051120"})
 
 # --------------------------------------------------------------------------------------
-# Secret values that are placeholders, not secrets.
-# --------------------------------------------------------------------------------------
-
-SECRET_PLACEHOLDERS = frozenset(
-    {
-        "null",
-        "none",
-        "nil",
-        "true",
-        "false",
-        "undefined",
-        "redacted",
-        "required",
-        "optional",
-        "string",
-        "<redacted>",
-        "changeme_placeholder",
-    }
-)
-
-# --------------------------------------------------------------------------------------
-# URL query / fragment parameters that carry credentials (lower-cased).
-# --------------------------------------------------------------------------------------
-
-URL_SECRET_PARAMS = frozenset(
-    {
-        "token",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "auth_token",
-        "session_token",
-        "api_key",
-        "apikey",
-        "api-key",
-        "key",
-        "sig",
-        "signature",
-        "secret",
-        "client_secret",
-        "password",
-        "passwd",
-        "pwd",
-        "pass",
-        "auth",
-        "jwt",
-        "sessionid",
-        "session_id",
-        "x-amz-signature",
-        "x-amz-credential",
-        "x-amz-security-token",
-        "x-goog-signature",
-        "x-goog-credential",
-        "code",
-    }
-)
-
-# --------------------------------------------------------------------------------------
-# Email: file extensions that look like top-level domains ("icon@2x.png"). Presidio
-# validates the domain against the public-suffix list with tldextract; a suffix list is
-# not bundled here, so any alphabetic TLD is accepted except these.
-# --------------------------------------------------------------------------------------
-
-EMAIL_FAKE_TLDS = frozenset(
-    {
-        "png",
-        "jpg",
-        "jpeg",
-        "gif",
-        "svg",
-        "webp",
-        "bmp",
-        "ico",
-        "js",
-        "mjs",
-        "css",
-        "txt",
-        "json",
-        "yaml",
-        "yml",
-        "xml",
-        "html",
-        "htm",
-        "pdf",
-        "tar",
-        "gz",
-        "tgz",
-        "exe",
-        "dll",
-        "lock",
-        "log",
-        "csv",
-        "ini",
-        "toml",
-        "cfg",
-        "whl",
-    }
-)
-
-# --------------------------------------------------------------------------------------
-# IBAN BBAN structures per country (n = digit, a = upper-case letter, c = alphanumeric,
-# the number before a letter = count), after Presidio's
-# ``generic/iban_patterns.regex_per_country`` with its length errors fixed from the SWIFT
-# IBAN registry: Portugal (21n, Presidio 17n), Palestine and Qatar (4a21c, Presidio 21
-# chars), Mauritius (4a19n3a, Presidio 4a19n1a). Presidio does not notice these because
-# it checks the country format with a prefix ``re.match``; here the length is exact.
-# Azerbaijan, Jordan and the Dominican Republic use the registry's alphanumeric account
-# part; Russia and El Salvador are added.
-IBAN_BBAN: dict[str, str] = {
-    "AL": "8n16c",
-    "AD": "8n12c",
-    "AT": "16n",
-    "AZ": "4a20c",
-    "BH": "4a14c",
-    "BY": "4c4n16c",
-    "BE": "12n",
-    "BA": "16n",
-    "BR": "23n1a1c",
-    "BG": "4a6n8c",
-    "CR": "18n",
-    "HR": "17n",
-    "CY": "8n16c",
-    "CZ": "20n",
-    "DK": "14n",
-    "DO": "4c20n",
-    "TL": "19n",
-    "EE": "16n",
-    "FO": "14n",
-    "FI": "14n",
-    "FR": "10n11c2n",
-    "GE": "2c16n",
-    "DE": "18n",
-    "GI": "4a15c",
-    "GR": "7n16c",
-    "GL": "14n",
-    "GT": "24c",
-    "HU": "24n",
-    "IS": "22n",
-    "IE": "4c14n",
-    "IL": "19n",
-    "IT": "1a10n12c",
-    "JO": "4a4n18c",
-    "KZ": "3n13c",
-    "XK": "16n",
-    "KW": "4a22c",
-    "LV": "4a13c",
-    "LB": "4n20c",
-    "LI": "5n12c",
-    "LT": "16n",
-    "LU": "3n13c",
-    "MT": "4a5n18c",
-    "MR": "23n",
-    "MU": "4a19n3a",
-    "MD": "20c",
-    "MC": "10n11c2n",
-    "ME": "18n",
-    "NL": "4a10n",
-    "MK": "3n10c2n",
-    "NO": "11n",
-    "PK": "4c16n",
-    "PS": "4a21c",
-    "PL": "24n",
-    "PT": "21n",
-    "QA": "4a21c",
-    "RO": "4a16c",
-    "RU": "14n15c",
-    "SM": "1a10n12c",
-    "SA": "2n18c",
-    "RS": "18n",
-    "SK": "20n",
-    "SI": "15n",
-    "ES": "20n",
-    "SE": "20n",
-    "CH": "5n12c",
-    "SV": "4a20n",
-    "TN": "20n",
-    "TR": "5n17c",
-    "AE": "19n",
-    "GB": "4a14n",
-    "VA": "18n",
-    "VG": "4c16n",
-    "EG": "25n",
-    "IQ": "4a15n",
-    "LY": "21n",
-    "LC": "4a24c",
-    "SC": "4a20n3a",
-    "UA": "6n19c",
-}
-
-# --------------------------------------------------------------------------------------
 # Phone numbers (Presidio PhoneRecognizer): national-format numbers are tried against
 # these regions, the same default as PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS;
 # international "+CC" / "00CC" numbers are checked against their own country.
 # --------------------------------------------------------------------------------------
 
-DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = (
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "IL",
+    "IN",
+    "CA",
+    "BR",
+    # Added to Presidio's eight: Spain, Italy and Poland write national numbers without a
+    # trunk prefix (9-10 digits), the Netherlands with one.
+    "ES",
+    "IT",
+    "NL",
+    "PL",
+)
+#: Words before a national number that make it a phone number even when its digits alone
+#: would be too weak (9 digits without separators, no trunk prefix): several languages'
+#: "phone", "mobile", "call" and common key spellings, as substrings of the lower-cased
+#: CONTEXT_WINDOW before the number. "tel" and "bel" count only as whole words (not
+#: "telemetry", "hotel", "label"): PHONE_CONTEXT_WORDS.
+PHONE_CONTEXT = (
+    "phone",
+    "telef",
+    "teléf",
+    "téléph",
+    "mobil",
+    "móvil",
+    "movil",
+    "cell",
+    "call",
+    "whatsapp",
+    "sms",
+    "fax",
+    "contact",
+    "reach",
+    "dial",
+    "llam",
+    "tfno",
+    "tlf",
+    "appel",
+    "portable",
+    "chiama",
+    "bellen",
+    "komórk",
+    "komork",
+    "zadzw",
+    "ligue",
+    "ligar",
+    "celular",
+    "handy",
+)
+PHONE_CONTEXT_WORDS = ("tel", "bel")
