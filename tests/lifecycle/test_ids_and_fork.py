@@ -158,34 +158,35 @@ def test_forked_child_exports_its_own_records_under_its_own_instance_id(tmp_path
     assert raw.count(f'"schemaUrl":"{schema_url()}"') >= 4  # resource + scope, both processes
 
 
-def test_fork_while_the_worker_is_inside_an_exporter_holding_a_lock(tmp_path: Path) -> None:
+def test_fork_while_the_worker_holds_a_lock_of_the_pipeline(tmp_path: Path) -> None:
     infertel.configure(exporter="local", local_dir=tmp_path)
     telemetry = _lifecycle.current()
     assert telemetry is not None
-    assert telemetry._log_exporter is not None
 
     @infertel.traced_inference
     def predict(x: int) -> int:
         return x
 
-    exporter = telemetry._log_exporter
-    original = exporter.export
+    # The scrubber's end-of-batch step, made to hold a lock while it waits: a stand-in for any
+    # lock inside the pipeline (exporter, scrubber, redaction child) held across the fork.
+    scrubber = telemetry.scrubber
+    original = scrubber.release
     held = threading.Lock()
     inside = threading.Event()
     release = threading.Event()
 
-    def export_holding_a_lock(batch):  # type: ignore[no-untyped-def]
-        with held:  # a lock inside the exporter, held across the fork
+    def release_holding_a_lock() -> None:
+        with held:
             inside.set()
             release.wait(10)
-            return original(batch)
+            original()
 
-    exporter.export = export_holding_a_lock  # type: ignore[method-assign]
+    scrubber.release = release_holding_a_lock  # type: ignore[method-assign]
     predict(0)
     assert inside.wait(10)
     started = time.monotonic()
     pid = os.fork()
-    if pid == 0:  # child: before, its worker reused this exporter and blocked on `held`
+    if pid == 0:  # child: before, its worker reused this scrubber and blocked on `held`
         code = 1
         try:
             for i in range(3):
@@ -195,7 +196,7 @@ def test_fork_while_the_worker_is_inside_an_exporter_holding_a_lock(tmp_path: Pa
             os._exit(code)
     fork_took = time.monotonic() - started
     try:
-        assert _wait_child(pid, 30) == 0, "the forked child deadlocked"
+        assert _wait_child(pid, 30) == 0, "the forked child could not deliver (deadlock)"
     finally:
         release.set()
     assert fork_took < 2.0  # the bounded wait for the worker's batch, not longer

@@ -34,6 +34,7 @@ from infertel.pipeline._identity import (
     SecureIdGenerator,
     new_instance_id,
     schema_url,
+    top_up_ids,
     with_new_instance_id,
 )
 from infertel.pipeline._process import CallProcessor
@@ -80,7 +81,9 @@ class Telemetry:
         self._first_internal_error: BaseException | None = None
         self._closed = False
         self._configured_ns = time.time_ns()
-        self.worker = Worker(self._handle_batch, settings.queue_size, "infertel-worker")
+        # The worker also keeps the id blocks stocked (lifecycle), so serving threads only pop.
+        self.worker = Worker(self._handle_batch, settings.queue_size, "infertel-worker",
+                             housekeeping=top_up_ids)
         # The privacy boundary: ``boundary`` for what the hot path hands over, ``guard`` for
         # everything else (user spans, user metrics, resource, scopes). One scrubber, one policy.
         self.guard = ExitGuard(self.scrubber, enabled=self.privacy.redaction)

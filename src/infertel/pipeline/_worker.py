@@ -39,6 +39,7 @@ class Worker:
         "_drop_lock",
         "_dropped",
         "_handle",
+        "_housekeeping",
         "_idle",
         "_in_flight",
         "_item_cost_s",
@@ -49,8 +50,11 @@ class Worker:
         "maxsize",
     )
 
-    def __init__(self, handle: Callable[[list[Any]], None], maxsize: int, name: str) -> None:
+    def __init__(self, handle: Callable[[list[Any]], None], maxsize: int, name: str,
+                 housekeeping: Callable[[], None] | None = None) -> None:
         self._handle = handle
+        # Small chores done on this thread between batches rather than on serving threads.
+        self._housekeeping = housekeeping
         self.maxsize = maxsize
         self._name = name
         self._queue: collections.deque[Any] = collections.deque()
@@ -148,7 +152,13 @@ class Worker:
 
     # ----------------------------------------------------------------- the thread
     def _run(self) -> None:
+        housekeeping = self._housekeeping
         while not self._stop.is_set():
+            if housekeeping is not None:
+                try:
+                    housekeeping()
+                except Exception:  # a chore must not stop the worker
+                    _log.debug("infertel worker housekeeping failed", exc_info=True)
             if not self._drain():
                 self._idle.set()
                 self._stop.wait(_POLL_INTERVAL_S)
