@@ -54,7 +54,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sent = 0
     for batch in range(12):
         shift = 20.0 if batch >= 5 else 0.0  # one standard deviation, from batch 5 on
-        for i in range(400):
+        for _ in range(400):
             amount = PLANTED_AMOUNT if sent == 2500 else float(rng.normal(100.0 + shift, 20.0))
             country = PLANTED_EMAIL if sent == 2501 else str(rng.choice(["de", "fr", "us"]))
             predict(Request(amount, country, f"call me at {PLANTED_EMAIL}"))
