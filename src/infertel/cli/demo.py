@@ -63,6 +63,7 @@ def demo(
         privacy=infertel.PrivacyPolicy(
             redaction=redaction, pseudonymize_entities=("EMAIL_ADDRESS",), hmac_key=_demo_key()
         ),
+        **service.drift_settings(seconds),  # drift monitoring, and a drift partway (issue 10)
     )
     run_id = str(telemetry.resource.attributes[c.SERVICE_INSTANCE_ID])
     calls, failures = _send_traffic(console, service, seconds, canary_share)
