@@ -1,11 +1,12 @@
-"""Deadlines for shutdown and flush: steps on daemon threads, waits that always end."""
+"""Deadlines for shutdown and flush: steps on daemon threads, waits that always end, and the
+one summary line of what was not delivered."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 _log = logging.getLogger("infertel")
 
@@ -65,3 +66,37 @@ def ms_left(deadline: float) -> int:
 
 def seconds_left(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
+
+
+class DeliveryLedger:
+    """What flush()/shutdown() have already reported, so each report counts only new losses."""
+
+    __slots__ = ("_reported",)
+
+    def __init__(self) -> None:
+        self._reported: dict[str, int] = {}
+
+    def report(self, action: str, timeout: float, dropped: dict[str, int], drained: bool,
+               pending: Callable[[], int], steps: Sequence[Step]) -> bool:
+        """True if nothing was dropped since the last report, the queue was drained and every
+        step finished; otherwise False and ONE warning line with counts by reason (reason
+        words and counts only: nothing from a record)."""
+        before = self._reported
+        lost = {reason: n - before.get(reason, 0) for reason, n in sorted(dropped.items())
+                if n > before.get(reason, 0)}
+        self._reported = dict(dropped)
+        queued = 0 if drained else pending()
+        unfinished = [step.name for step in steps if not step.ok]
+        if drained and not lost and not unfinished:
+            return True
+        parts = []
+        if lost:
+            counts = ", ".join(f"{reason}={n}" for reason, n in lost.items())
+            parts.append(f"{sum(lost.values())} records dropped ({counts})")
+        if queued:
+            parts.append(f"{queued} queued or in progress at the deadline")
+        if unfinished:
+            parts.append(f"not finished: {', '.join(unfinished)}")
+        _log.warning("infertel: %s did not deliver everything within %.2f s: %s", action,
+                     timeout, "; ".join(parts) or "deadline passed")
+        return False

@@ -28,7 +28,8 @@ from infertel.export._wrappers import (
     GuardedMetricExporter,
     GuardedSpanExporter,
 )
-from infertel.pipeline._deadline import Step, ms_left, seconds_left
+from infertel.pipeline._deadline import DeliveryLedger, Step, ms_left, seconds_left
+from infertel.pipeline._fork import quiesce_inherited_readers
 from infertel.pipeline._health import collect_health, register_health_metrics
 from infertel.pipeline._identity import (
     SecureIdGenerator,
@@ -70,7 +71,7 @@ class Telemetry:
         # after_fork_in_child), and the drop counts already reported by flush()/shutdown().
         self._given_exporters = exporters
         self._given_readers = tuple(metric_readers)
-        self._delivery_reported: dict[str, int] = {}
+        self._delivery = DeliveryLedger()
         self._shutdown_result: bool | None = None
         # --- end lifecycle
         self.privacy = privacy if privacy is not None else PrivacyPolicy()
@@ -269,7 +270,8 @@ class Telemetry:
                               lambda: self.meter_provider.force_flush(ms_left(deadline))))
         for step in steps:
             step.wait(seconds_left(deadline))
-        delivered = self._report_delivery("flush", timeout, drained, steps)
+        delivered = self._delivery.report("flush", timeout, self.dropped(), drained,
+                                          self.worker.pending, steps)
         if self.settings.raise_internal_errors and self._first_internal_error is not None:
             raise _state.InternalError("infertel internal error") from self._first_internal_error
         return delivered
@@ -308,36 +310,13 @@ class Telemetry:
         closing = Step("redaction", self.scrubber.close)
         for step in [*steps, closing]:
             step.wait(seconds_left(deadline))
-        self._shutdown_result = self._report_delivery("shutdown", timeout, drain.ok, steps)
+        self._shutdown_result = self._delivery.report("shutdown", timeout, self.dropped(),
+                                                      drain.ok, self.worker.pending, steps)
         return self._shutdown_result
 
     @property
     def closed(self) -> bool:
         return self._closed
-
-    def _report_delivery(self, action: str, timeout: float, drained: bool,
-                         steps: Sequence[Step]) -> bool:
-        """True if nothing was lost since the last report; else log ONE summary line."""
-        now = self.dropped()
-        before = self._delivery_reported
-        lost = {reason: n - before.get(reason, 0) for reason, n in sorted(now.items())
-                if n > before.get(reason, 0)}
-        self._delivery_reported = now
-        queued = 0 if drained else self.worker.pending()
-        unfinished = [step.name for step in steps if not step.ok]
-        if drained and not lost and not unfinished:
-            return True
-        parts = []
-        if lost:
-            counts = ", ".join(f"{reason}={n}" for reason, n in lost.items())
-            parts.append(f"{sum(lost.values())} records dropped ({counts})")
-        if queued:
-            parts.append(f"{queued} queued or in progress at the deadline")
-        if unfinished:
-            parts.append(f"not finished: {', '.join(unfinished)}")
-        _log.warning("infertel: %s did not deliver everything within %.2f s: %s", action,
-                     timeout, "; ".join(parts) or "deadline passed")
-        return False
 
     def after_fork_in_child(self) -> None:
         """In a forked child: a pipeline of its own, from the same configuration.
@@ -350,32 +329,11 @@ class Telemetry:
         """
         if self._closed:
             return
-        _quiesce_inherited_readers(self.meter_provider, self._given_readers)
+        quiesce_inherited_readers(self.meter_provider, self._given_readers)
         Telemetry.__init__(self, self.settings, self.model, privacy=self.privacy,
                            exporters=self._given_exporters, metric_readers=self._given_readers,
                            drift=self.drift_config)
     # --- end lifecycle -------------------------------------------------------------------
-
-
-def _quiesce_inherited_readers(provider: MeterProvider, given: Sequence[MetricReader]) -> None:
-    """Readers of the parent's MeterProvider, in a forked child (private SDK fields: the fork
-    tests pin the behaviour). Readers the caller passed in are released so the child's new
-    provider can take them; the ones infertel made collect nothing and stop."""
-    readers = getattr(getattr(provider, "_sdk_config", None), "metric_readers", ())
-    registered = getattr(MeterProvider, "_all_metric_readers", None)
-    for reader in readers:
-        if reader in given:
-            if registered is not None:
-                registered.discard(reader)
-            continue
-        reader._set_collect_callback(_collect_nothing)
-        stop = getattr(reader, "_shutdown_event", None)
-        if stop is not None:
-            stop.set()
-
-
-def _collect_nothing(*_args: Any, **_kwargs: Any) -> None:
-    return None
 
 
 # --- drift monitoring (issue 10) -----------------------------------------------------------
