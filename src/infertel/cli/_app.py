@@ -51,7 +51,8 @@ app.command("drift")(drift.drift)
 app.command("report")(report.report)
 
 # --- rollout commands (issue 11) ---
-from infertel.cli import alerts, rollout  # noqa: E402  (one block, apart from the others)
+from infertel.cli import alerts, drill, rollout  # noqa: E402  (one block, apart from the others)
 
 app.add_typer(rollout.app, name="rollout")
 app.command("alerts")(alerts.alerts)
+app.command("drill")(drill.drill)

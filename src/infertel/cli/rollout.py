@@ -16,6 +16,7 @@ from typing import Annotated, Any, Final, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from infertel.config import DEFAULT_LOCAL_DIR
@@ -121,13 +122,14 @@ def _fmt(value: Any, spec: str = ".4g") -> str:
 
 def _print(console: Console, report: dict[str, Any]) -> None:
     fleet = report["fleet"]
-    console.print(f"[bold]Rollout[/] in {report['store']}: {report['calls']} calls from "
+    console.print(f"[bold]Rollout[/] in {escape(report['store'])}: {report['calls']} calls from "
                   f"{report['processes']} process(es), plan {report['plan_hash'][:19]}...")
     if fleet is None:
         console.print("No calls in the baseline or candidate ring yet.")
         return
     style = {"rollback": "red", "promote": "green"}.get(fleet["action"], "yellow")
-    console.print(f"Fleet decision: [{style}][bold]{fleet['action']}[/][/] — {fleet['reason']}")
+    console.print(f"Fleet decision: [{style}][bold]{fleet['action']}[/][/] — "
+                  f"{escape(fleet['reason'])}")
     console.print(f"  baseline {fleet['n_baseline']} calls, candidate {fleet['n_candidate']}")
     srm = fleet["srm"]
     if srm is not None:
@@ -142,8 +144,9 @@ def _print(console: Console, report: dict[str, Any]) -> None:
         verdict = ("[red]harmful[/]" if e["harmful"] else
                    "[green]non-inferior[/]" if e["non_inferior"] else "undecided")
         lower, upper = e["ci"]
-        table.add_row(e["criterion"], e["segment"], str(e["n_baseline"]), str(e["n_candidate"]),
-                      _fmt(e["estimate"], "+.4g"), f"[{_fmt(lower)}, {_fmt(upper)}]",
+        table.add_row(e["criterion"], escape(e["segment"]), str(e["n_baseline"]),
+                      str(e["n_candidate"]), _fmt(e["estimate"], "+.4g"),
+                      escape(f"[{_fmt(lower)}, {_fmt(upper)}]"),
                       _fmt(e["p_value"], ".2g"), _fmt(e["alpha"], ".2g"), verdict)
     console.print(table)
     checks = report["stored_decisions"]
@@ -156,7 +159,8 @@ def _print(console: Console, report: dict[str, Any]) -> None:
     for check in checks:
         table.add_row(check["instance"][:8], str(check["look"]), check["stored_action"],
                       str(check["recomputed_action"]),
-                      "[green]yes[/]" if check["reproduced"] else "[red]NO[/]", check["detail"])
+                      "[green]yes[/]" if check["reproduced"] else "[red]NO[/]",
+                      escape(check["detail"]))
     console.print(table)
 
 
