@@ -197,6 +197,15 @@ ADDRESSES = [
     ("adres: Kerkstraat 12, Amsterdam", "Kerkstraat 12"),
     ("woont op de Keizersgracht 123", "Keizersgracht 123"),
     ("Stationsplein 5, Utrecht", "Stationsplein 5"),
+    # street words that are ordinary nouns too, with evidence of an address around them
+    ("Ship to 7835 Erica Trace Apt. 915", "7835 Erica Trace Apt. 915"),
+    ("address: 141 Hodges Mountains, Lake Jessica", "141 Hodges Mountains"),
+    ("Flat 17\nJanet Meadows", "Flat 17\nJanet Meadows"),
+    ("Anschrift: Jens-Drubin-Straße 47-26", "Jens-Drubin-Straße 47-26"),
+    ("Röhrdanzplatz 83/53", "Röhrdanzplatz 83/53"),
+    ("Urbanización María Segura 70 Puerta 1", "Urbanización María Segura 70 Puerta 1"),
+    ("Viale Gioachino, 96 Piano 1", "Viale Gioachino, 96 Piano 1"),
+    ("Lolahof 7", "Lolahof 7"),
 ]
 
 
@@ -223,6 +232,9 @@ def test_street_addresses_in_six_languages(detector: PiiDetector, text: str, val
         "on place 3 in the ranking, route 66 of course",
         "String 5 of 10 parsed; buffer 4 flushed",
         "Via Slack 2 alerts were sent",
+        "We run 3 Data Centers in 2 Regions",
+        "deployed 3 Cloud Run services, Page 2 View Details",
+        "I finished 2 Marathon Trails and Step 3 Park the car",
     ],
 )
 def test_address_look_alikes_stay_clean(detector: PiiDetector, text: str) -> None:
