@@ -223,12 +223,15 @@ def test_corrupt_line_among_good_ones_is_skipped_and_counted(sdk_store: Path) ->
     path = _traces_file(sdk_store)
     good = path.read_text(encoding="utf-8")
     path.write_bytes(b'{"not": "otlp"}\n\xff\xfe broken\n' + good.encode() + b"{oops\n")
+    last = 2 + len(good.splitlines()) + 1  # the SDK may write the four spans on several lines
     loaded = load_store(sdk_store)
     with loaded.connection:
         assert loaded.spans == 4
     assert loaded.stats.corrupt_lines == 3
-    assert loaded.stats.corrupt_locations == [(path, 1), (path, 2), (path, 4)]
+    assert loaded.stats.corrupt_locations == [(path, 1), (path, 2), (path, last)]
     assert loaded.stats.truncated_lines == 0
+    assert [(u.line, u.reason) for u in loaded.stats.unreadable] == [
+        (1, "not an OTLP export request"), (2, "not JSON"), (last, "not JSON")]
 
 
 def test_truncated_last_line_is_normal_not_corrupt(sdk_store: Path) -> None:

@@ -26,7 +26,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = tmp_path_factory.mktemp("demo")
-    done = run_cli("demo", "--seconds", "2", "--local-dir", "store", cwd=workdir)
+    done = run_cli("demo", "--seconds", "3", "--local-dir", "store", cwd=workdir)
     assert done.returncode == 0, done.stderr
     assert "This run, read back from the store" in done.stdout
     assert STABLE_VERSION in done.stdout
@@ -78,7 +78,13 @@ def test_stable_version_has_far_fewer_errors(demo_store: Path) -> None:
     assert isinstance(canary, list)
     assert isinstance(stable_errors, list)
     assert isinstance(canary_errors, list)
-    assert len(canary_errors) / len(canary) > 3 * len(stable_errors) / len(stable)
+    # The canary's bug fails ~3.5% of its calls, the stable's timeouts ~0.5%: on the few hundred
+    # calls a short demo makes on a busy machine only the direction is certain, and what failed.
+    assert canary_errors, "the canary's bug should have failed some calls"
+    assert len(canary_errors) / len(canary) > len(stable_errors) / len(stable)
+    assert {row["error_type"].rsplit(".", 1)[-1] for row in canary_errors} == {
+        "CanaryPreprocessingError"}
+    assert {row["error_type"] for row in stable_errors} <= {"TimeoutError"}
 
 
 def test_demo_store_shows_redacted_free_text_and_scans_clean(demo_store: Path) -> None:
@@ -132,10 +138,11 @@ def test_next_steps_run_as_printed_from_the_readme_venv(tmp_path: Path) -> None:
                           env=env, text=True, capture_output=True, timeout=300, check=False)
     assert demo.returncode == 0, demo.stderr
     commands = next_steps(demo.stdout)
-    assert len(commands) == 4, demo.stdout
+    # The --trace line appears when the run had a failing canary call (most runs do).
+    assert len(commands) in (3, 4), demo.stdout
     assert all(command.startswith(".venv/bin/infertel ") for command in commands)
-    trace_command = next(c for c in commands if "--trace" in c)
-    assert re.search(r"--trace [0-9a-f]{32}$", trace_command)  # whole, never cut or wrapped
+    for trace_command in (c for c in commands if "--trace" in c):
+        assert re.search(r"--trace [0-9a-f]{32}$", trace_command)  # whole, never cut
     for command in commands:
         done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, text=True,
                               capture_output=True, timeout=300, check=False)

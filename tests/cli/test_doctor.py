@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -99,6 +100,10 @@ def test_send_to_a_folder_writes_there_and_only_there(tmp_path: Path) -> None:
     assert any(trace_id in line and "infertel.doctor.health" in line for line in spans)
     assert not (tmp_path / "service-store").exists()  # the service's own store is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doctor-store"]
+    # Through a pipe, in a table: the trace id is whole, not folded or cut at 80 columns.
+    table = doctor("--send-to", str(target), cwd=tmp_path)
+    assert table.returncode == 0, table.stdout + table.stderr
+    assert re.search(r"trace [0-9a-f]{32}\b", table.stdout), table.stdout
     health = checks(done)["telemetry health"]
     if hasattr(infertel, "health"):
         assert health["status"] in ("ok", "warn")

@@ -45,6 +45,8 @@ SAMPLES = {
     "JWT": ["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9"],
     "BEARER_TOKEN": ["Authorization: Bearer abcdef0123456789abcdef"],
     "PRIVATE_KEY": ["-----BEGIN RSA PRIVATE KEY-----\nMIIEow..."],
+    "STREET_ADDRESS": ["lives at 221B Baker Street", "12, rue de la Paix", "Hauptstraße 5",
+                       "Kerkstraat 12", "Calle Mayor 3", "Via Roma, 10", "350 5th Avenue"],
     "SECRET": ["password=hunter2", "db_password: 'correct-horse'", '{"api_key": "k-123456"}'],
 }
 # Values infertel exports that no pattern may mask: markers, ids, versions, names, times.

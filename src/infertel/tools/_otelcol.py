@@ -50,6 +50,20 @@ BLOCKED_VALUE_PATTERNS: Final[Mapping[str, str]] = {
     "JWT": r"\beyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*",
     "BEARER_TOKEN": r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*",
     "PRIVATE_KEY": r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----",
+    # Coarse by design (no capitalisation or vocabulary rules): a house number next to a
+    # street word, number first (English, French), last (German, Dutch) or after the street
+    # type (Spanish, Italian).
+    "STREET_ADDRESS": (
+        r"\b[0-9]{1,5}[A-Za-z]?,?[ ]+(?:[A-Za-z0-9'.-]+[ ]+){0,3}(?i:street|st|avenue|ave"
+        r"|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|parkway|pkwy|square"
+        r"|terrace|way)\b"
+        r"|\b[0-9]{1,5}(?:[ ]?(?:bis|ter))?,?[ ]+(?i:rue|avenue|boulevard|bd|place|impasse"
+        r"|chemin|quai|allée)[ ]+[^ ,]+"
+        r"|[A-ZÄÖÜ][a-zäöüß-]+(?:straße|strasse|str\.|gasse|weg|allee|platz|straat|laan"
+        r"|gracht|plein)[ ]*[0-9]{1,4}\b"
+        r"|(?:Calle|Avenida|Plaza|Paseo|Via|Viale|Piazza|Corso)[ ]+[A-Z][A-Za-z']*"
+        r"(?:[ ]+[A-Za-z']+){0,3},?[ ]*[0-9]{1,4}\b"
+    ),
     "SECRET": (
         r"(?i)(?:password|passwd|passphrase|pwd|secret|api[_-]?key|access[_-]?token"
         r"|client[_-]?secret)[\"']?\s*[:=]\s*[\"']?[^\s\"',;]+"
