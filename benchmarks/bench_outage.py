@@ -169,12 +169,14 @@ def _run_service(endpoint: str, spool: str, t0: float, until: float, rate: int, 
 
 def _settle(collector: Collector, expected_spans: int, timeout: float = 60.0) -> None:
     """The collector's file sink writes after answering: wait until it stops growing."""
-    deadline, last = time.monotonic() + timeout, -1
+    deadline, last, stable = time.monotonic() + timeout, -1, 0
     while time.monotonic() < deadline:
         spans, logs = collector.received()
-        if len(set(spans)) >= expected_spans and len(spans) + len(logs) == last:
+        total = len(spans) + len(logs)
+        stable = stable + 1 if total == last else 0
+        if len(set(spans)) >= expected_spans and stable >= 3:
             return
-        last = len(spans) + len(logs)
+        last = total
         time.sleep(1.0)
 
 
@@ -202,7 +204,10 @@ def outage_scenario(name: str, args: argparse.Namespace, work: Path) -> dict[str
     result_file = work / f"{name}.json"
     process = _run_service(collector.url, spool, t0, until, args.rate, 180.0, result_file)
     time.sleep(max(0.0, t0 + healthy - time.time()))
-    collector.kill()
+    # SIGTERM: rotel writes what it already acknowledged. A SIGKILLed rotel loses the requests
+    # it answered but had not written yet — the collector's own loss, which no SDK can see
+    # (``--kill-collector`` measures it).
+    collector.kill() if args.kill_collector else collector.stop()
     time.sleep(max(0.0, t0 + healthy + outage - time.time()))
     collector.start()
     process.wait(timeout=until + 400)
@@ -327,6 +332,8 @@ def main() -> None:
     parser.add_argument("--outage", type=float, default=60.0)
     parser.add_argument("--recovery", type=float, default=20.0)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--kill-collector", action="store_true",
+                        help="SIGKILL the collector for the outage instead of stopping it")
     parser.add_argument("--out", default=str(HERE / "results" / "outage.json"))
     args = parser.parse_args()
     if args.role == "service":
@@ -337,11 +344,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="infertel-outage-") as tmp:
         work = Path(tmp)
         results = {
-            "command": "python benchmarks/bench_outage.py" + (" --quick" if args.quick else ""),
+            "command": "python " + " ".join(["benchmarks/bench_outage.py", *sys.argv[1:]]),
             "machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform()},
             "load": {"rate_per_s": args.rate, "healthy_s": args.healthy,
-                     "outage_s": args.outage, "recovery_s": args.recovery},
+                     "outage_s": args.outage, "recovery_s": args.recovery,
+                     "outage": "collector SIGKILLed" if args.kill_collector
+                     else "collector stopped (SIGTERM)"},
             "spool": outage_scenario("spool", args, work),
             "no_spool": outage_scenario("no_spool", args, work),
             "sigkill": sigkill_scenario(args, work),
