@@ -70,8 +70,7 @@ def doctor(
     ] = 15.0,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
 ) -> None:
-    """Check exporter, endpoint, TLS/headers, privacy policy and HMAC key; with --send-to,
-    send a health span where you say."""
+    """Check exporter, endpoint, TLS, privacy policy, HMAC key; --send-to sends a health span."""
     if protocol is not None and protocol not in ("grpc", "http/protobuf"):
         error("doctor", f"--protocol must be grpc or http/protobuf, not {mask_urls(protocol)!r}")
         raise typer.Exit(EXIT_USAGE)

@@ -60,8 +60,7 @@ def scan(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
 ) -> None:
-    """Scan everything a store exports for personal data and secrets; exit 1 if any is found,
-    2 if any of it could not be read."""
+    """Scan a store for personal data and secrets (exit 1: found, 2: unreadable data)."""
     path = store or Path(os.environ.get("INFERTEL_LOCAL_DIR") or DEFAULT_LOCAL_DIR)
     scanner = _scanner(policy_file, detection)
     from infertel.tools._scan import scan_store
