@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from infertel.pipeline._lifecycle import health
     from infertel.pipeline._telemetry import Telemetry
     from infertel.privacy._policy import PrivacyPolicy, RecognizerSpec
+    from infertel.rollout import RolloutGuard  # rollout (issue 11)
 
 __all__ = [
     "Baseline",
@@ -28,6 +29,7 @@ __all__ = [
     "ModelInfo",
     "PrivacyPolicy",
     "RecognizerSpec",
+    "RolloutGuard",
     "Telemetry",
     "__version__",
     "configure",
@@ -50,6 +52,7 @@ _LAZY = {
     "RecognizerSpec": "infertel.privacy._policy",
     "Baseline": "infertel.monitor",  # drift monitoring (issue 10)
     "DriftConfig": "infertel.monitor",
+    "RolloutGuard": "infertel.rollout",  # rollout (issue 11)
 }
 
 

@@ -17,6 +17,7 @@ from infertel.signals._structlog import make_structlog_logger
 
 if TYPE_CHECKING:
     from infertel.monitor import DriftConfig  # drift monitoring (issue 10)
+    from infertel.rollout import RolloutGuard  # rollout (issue 11)
 
 
 def configure(
@@ -42,6 +43,7 @@ def configure(
     enabled: bool | None = None,
     raise_internal_errors: bool | None = None,
     drift: DriftConfig | None = None,
+    rollout: RolloutGuard | None = None,
 ) -> Telemetry:
     """Set up telemetry for this process and make it the default for ``@traced_inference``.
 
@@ -54,6 +56,9 @@ def configure(
     could not be sent on disk (at most ``spool_max_bytes``) and replays them in order.
     ``drift`` (:class:`infertel.DriftConfig`) monitors declared input features against a
     training baseline: bin counts as ``ml.feature.distribution``, scores, drift events.
+    ``rollout`` (:class:`infertel.RolloutGuard`) compares the candidate ring with the
+    baseline ring on its pre-registered criteria, from the background worker: decisions as
+    ``ml.rollout.decision`` events, ``infertel.rollout.active_version()`` flips on rollback.
 
     Invalid settings raise :class:`infertel.ConfigurationError` (a ``ValueError``) here, naming
     the argument or environment variable, never later during a call; an argument overriding a
@@ -89,7 +94,12 @@ def configure(
 
         if not isinstance(drift, DriftConfig):
             raise ConfigurationTypeError("argument drift=", "must be an infertel.DriftConfig")
-    telemetry = Telemetry(settings, model, privacy=privacy, drift=drift)
+    if rollout is not None:  # rollout (issue 11)
+        from infertel.rollout import RolloutGuard
+
+        if not isinstance(rollout, RolloutGuard):
+            raise ConfigurationTypeError("argument rollout=", "must be an infertel.RolloutGuard")
+    telemetry = Telemetry(settings, model, privacy=privacy, drift=drift, rollout=rollout)
     _lifecycle.install(telemetry)
     return telemetry
 

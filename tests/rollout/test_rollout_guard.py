@@ -62,7 +62,7 @@ def test_plan_is_canonical_frozen_and_hashed() -> None:
         guard.plan_hash = "x"  # type: ignore[misc]
     with pytest.raises(ValueError, match="alpha"):
         RolloutGuard(alpha=1.5)
-    with pytest.raises(ValueError, match="segment labels"):
+    with pytest.raises(ValueError, match="segment labels must match"):
         RolloutGuard(segments=["jane@example.com"])
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from infertel import conventions as c
 from infertel.rollout import Decision, Observation, RolloutGuard
+from infertel.rollout._cells import prediction_of
 from infertel.rollout._events import parse_decision, parse_plan
 from infertel.tools._store import ReadStats, any_value, attributes_dict, iter_documents
 
@@ -99,18 +100,9 @@ def _read_record(out: StoreRollout, instance: str, record: Mapping[str, Any]) ->
         ring=ring, segment=segment if isinstance(segment, str) else c.SEGMENT_UNKNOWN,
         error=attributes.get(c.INFERENCE_OUTCOME) == c.OUTCOME_ERROR,
         duration_s=float(duration), end_ns=time_ns,
-        prediction=first_number(outputs) if isinstance(outputs, dict) else None,
+        prediction=prediction_of(outputs) if isinstance(outputs, dict) else None,
         inference_id=str(attributes.get(c.INFERENCE_ID, "")) or None,
     ))
-
-
-def first_number(outputs: Mapping[str, Any]) -> float | None:
-    """The first finite numeric output: the guard's prediction value (same rule in the worker)."""
-    for value in outputs.values():
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
-                value):
-            return float(value)
-    return None
 
 
 def _int(value: object) -> int:

@@ -53,8 +53,12 @@ def status(
     except StoreError as error:
         _fail(str(error))
     chosen = _choose_plan(found, plan)
+    # After a terminal decision the routing changed on purpose (a rollback sends everything to
+    # the baseline): the fleet comparison stops at the earliest one.
+    terminal = [d.decision for d in found.decisions if d.decision.get("action") != "continue"]
+    cutoff = min((int(d["through_ns"]) for d in terminal), default=None)
     try:
-        fleet = recompute(chosen, found.all_calls())
+        fleet = recompute(chosen, found.all_calls(), cutoff)
         checks = []
         for instance in sorted({d.instance for d in found.decisions}):
             mine = [d for d in found.decisions if d.instance == instance]
@@ -70,6 +74,7 @@ def status(
         "plans": [{"instance": p.instance, "plan_hash": p.plan_hash, "hash_ok": p.hash_ok}
                   for p in found.plans],
         "fleet": fleet.to_dict() if fleet is not None else None,
+        "fleet_through_ns": cutoff,
         "stored_decisions": [vars(check) for check in checks],
     }
     skipped = describe_skipped(found.stats)
@@ -130,7 +135,9 @@ def _print(console: Console, report: dict[str, Any]) -> None:
     style = {"rollback": "red", "promote": "green"}.get(fleet["action"], "yellow")
     console.print(f"Fleet decision: [{style}][bold]{fleet['action']}[/][/] — "
                   f"{escape(fleet['reason'])}")
-    console.print(f"  baseline {fleet['n_baseline']} calls, candidate {fleet['n_candidate']}")
+    console.print(f"  baseline {fleet['n_baseline']} calls, candidate {fleet['n_candidate']}"
+                  + (" (up to the first rollback/promotion: routing changed after it)"
+                     if report["fleet_through_ns"] is not None else ""))
     srm = fleet["srm"]
     if srm is not None:
         console.print(f"  traffic split: chi-square p = {_fmt(srm['p_value'], '.3g')} "

@@ -42,6 +42,9 @@ class CallProcessor:
         self.log_exporter = log_exporter
         self._internal_error = internal_error
         self.observers: list[CallObserver] = []
+        # Rollout (issue 11): per-call attributes (feature flags) set before any signal is
+        # built from the call.
+        self.annotators: list[Callable[[ScrubbedCall], None]] = []
 
     def handle(self, batch: list[Any]) -> None:
         spans: list[ReadableSpan] = []
@@ -82,6 +85,8 @@ class CallProcessor:
             try:
                 if isinstance(item, InferenceRecord):
                     call = boundary.scrub_call(item)
+                    for annotate in self.annotators:  # rollout (issue 11)
+                        annotate(call)
                     calls.append(call)
                     self.metrics.record(call)
                     if call.sampled:

@@ -51,6 +51,7 @@ from infertel.signals.traces import SpanBuilder
 
 if TYPE_CHECKING:
     from infertel.monitor import DriftConfig  # drift monitoring (issue 10)
+    from infertel.rollout import RolloutGuard  # rollout (issue 11)
 
 _log = logging.getLogger("infertel")
 
@@ -64,7 +65,8 @@ class Telemetry:
                  privacy: PrivacyPolicy | None = None,
                  exporters: Exporters | None = None,
                  metric_readers: Sequence[MetricReader] = (),
-                 drift: DriftConfig | None = None) -> None:
+                 drift: DriftConfig | None = None,
+                 rollout: RolloutGuard | None = None) -> None:
         self.settings = settings
         self.model = model
         # --- lifecycle: what a forked child needs to build its own pipeline (see
@@ -166,6 +168,15 @@ class Telemetry:
         if self._drift is not None:  # drift monitoring (issue 10)
             self._drift.logs = self._logs
             self._processor.observers.append(self._drift.observe)
+        # --- rollout (issue 11; pipeline/_rollout.py): feature flags on every call, the
+        # guard fed each batch's scrubbed calls, plan and decision events, the state gauge.
+        self.rollout_guard = rollout
+        self._rollout = None if rollout is None else _rollout_wiring(rollout, self._logs, model)
+        if self._rollout is not None:
+            self._processor.annotators.append(self._rollout.annotate)
+            self._processor.observers.append(self._rollout.observe)
+            self._rollout.register_metrics(meter)
+        # --- end rollout
         register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors,
                               self.scrubber.entity_counts, self.scrubber.failures)
         register_health_metrics(meter, lambda: collect_health(self))  # lifecycle
@@ -187,6 +198,8 @@ class Telemetry:
         if self._drift is not None:  # drift monitoring (issue 10): baseline, schema change
             for build in self._drift.configure_events(self._configured_ns):
                 self.worker.submit(build)
+        if self._rollout is not None:  # rollout (issue 11): the pre-registered plan, once
+            self.worker.submit(self._rollout.plan_builder(self._configured_ns))
 
     def _with_drift_metrics(self, exporter: Any) -> Any:
         """Drift monitoring (issue 10): the drift histograms join every metric export, ahead
@@ -332,7 +345,7 @@ class Telemetry:
         quiesce_inherited_readers(self.meter_provider, self._given_readers)
         Telemetry.__init__(self, self.settings, self.model, privacy=self.privacy,
                            exporters=self._given_exporters, metric_readers=self._given_readers,
-                           drift=self.drift_config)
+                           drift=self.drift_config, rollout=self.rollout_guard)
     # --- end lifecycle -------------------------------------------------------------------
 
 
@@ -344,6 +357,14 @@ def _drift_wiring(config: DriftConfig, model: ModelInfo | None, ring: str,
 
     return DriftWiring(config, model, ring, internal_error)
 # --- end drift monitoring ------------------------------------------------------------------
+
+
+# --- rollout (issue 11) --------------------------------------------------------------------
+def _rollout_wiring(guard: RolloutGuard, logs: LogBuilder, model: ModelInfo | None) -> Any:
+    from infertel.pipeline._rollout import RolloutWiring
+
+    return RolloutWiring(guard, logs, model)
+# --- end rollout ---------------------------------------------------------------------------
 
 
 def _extra_provenance(model: ModelInfo) -> dict[str, Any]:

@@ -8,7 +8,9 @@ exported calls by the same code (``infertel rollout status``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from infertel.rollout._stats import Moments
 
@@ -32,6 +34,19 @@ class Observation:
     end_ns: int
     prediction: float | None = None
     inference_id: str | None = None
+
+
+def prediction_of(outputs: Mapping[str, Any] | None) -> float | None:
+    """The guard's prediction value of a call: its first finite numeric output, as exported.
+
+    The worker applies this to the scrubbed outputs and ``infertel rollout status`` to the
+    exported log body, so both see the same number.
+    """
+    for value in (outputs or {}).values():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+                value):
+            return float(value)
+    return None
 
 
 class Cell:

@@ -12,18 +12,19 @@ first ``max_segments`` segments seen. Each test runs at ``alpha / family_size`` 
 Because every p-value is always valid, the union bound holds over all looks at once: the
 probability that any test ever rolls back a canary no worse than stable is at most ``alpha``.
 
-**Reproducibility.** A look at time T covers the calls that ended at or before
-``T - look_lag_s`` (calls still in flight in the queue get ``look_lag_s`` to arrive), applied in
-end-time order. The decision records that bound (``through_ns``), so the same comparison can be
-recomputed from the exported calls; a call that reached the guard after its look had passed is
-counted in ``late`` (then the recomputation may differ by those calls).
+**Reproducibility.** A look covers the calls that ended at or before ``T - look_lag_s``, where
+T is the latest end time the guard has been handed (not the wall clock, so a backlog in the
+worker's queue does not matter; calls from other serving threads get ``look_lag_s`` to catch up
+with the one that ended last), applied in end-time order. The decision records that bound
+(``through_ns``), so the same comparison can be recomputed from the exported calls; a call that
+reached the guard after its look had passed is counted in ``late`` (then the recomputation may
+differ by those calls).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -106,8 +107,12 @@ class RolloutGuard:
         if len(set(names)) != len(names):
             raise ValueError("each criterion may appear once")
         seg_list = None if segments is None else tuple(sorted(set(segments)))
-        if seg_list is not None and any(not _SEGMENT_SHAPE.fullmatch(s) for s in seg_list):
-            raise ValueError("segment labels must match [A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+        # Every string in the plan is a label of this shape: the plan and the decisions are
+        # exported, so they must not be able to carry free text.
+        labels = [baseline_ring, candidate_ring, flag_key, *(seg_list or ())]
+        if any(not isinstance(x, str) or not _SEGMENT_SHAPE.fullmatch(x) for x in labels):
+            raise ValueError("rings, flag_key and segment labels must match "
+                             "[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
         slots = len(seg_list) if seg_list is not None else max_segments
         self._criteria: tuple[Criterion, ...] = tuple(criteria)
         self._family = len(self._criteria) * (1 + slots)
@@ -153,6 +158,7 @@ class RolloutGuard:
         self._tracked: list[str] = []
         self._running_p: dict[tuple[str, str], float] = {}
         self._through_ns = 0
+        self._max_end = 0
         self._look = 0
         self._late = 0
         self.dropped = 0
@@ -237,18 +243,18 @@ class RolloutGuard:
     # ------------------------------------------------------------------ feeding
     def observe(self, obs: Observation) -> None:
         """Hand one finished call to the guard (cheap; the work happens in ``look``)."""
-        with self._lock:
-            if len(self._pending) >= _MAX_PENDING:
-                self.dropped += 1
-                return
-            self._pending.append(obs)
+        self.observe_many((obs,))
 
     def observe_many(self, observations: Iterable[Observation]) -> None:
+        batch = list(observations)
         with self._lock:
-            room = _MAX_PENDING - len(self._pending)
-            batch = list(observations)
-            self._pending.extend(batch[:max(0, room)])
-            self.dropped += max(0, len(batch) - max(0, room))
+            room = max(0, _MAX_PENDING - len(self._pending))
+            kept = batch[:room]
+            self._pending.extend(kept)
+            self.dropped += len(batch) - len(kept)
+            for obs in kept:
+                if obs.end_ns > self._max_end:
+                    self._max_end = obs.end_ns
 
     def record_outcome(self, inference_id: str, label: float) -> None:
         """A label for an earlier call (``0``/``1`` or a probability); used by Calibration."""
@@ -256,15 +262,19 @@ class RolloutGuard:
 
     # ------------------------------------------------------------------ looking
     def look(self, now_ns: int | None = None) -> Decision | None:
-        """Evaluate everything that ended ``look_lag_s`` before ``now_ns``.
+        """Evaluate everything that ended ``look_lag_s`` before ``now_ns`` (default: the
+        latest end time handed to the guard).
 
         Returns the decision when it should be reported (a change of action or of the SRM
         hold, a terminal decision, or ``report_every_s`` of data since the last report);
-        ``None`` otherwise, and always ``None`` once the rollout has ended.
+        ``None`` otherwise, and always ``None`` once the rollout has ended or before any call.
         """
         if self.switch.state != "running":
             return None
-        through = (time.time_ns() if now_ns is None else now_ns) - self._lag_ns
+        now = self._max_end if now_ns is None else now_ns
+        if now <= 0:
+            return None
+        through = now - self._lag_ns
         with self._lock:
             ready = [o for o in self._pending if o.end_ns <= through]
             self._pending = [o for o in self._pending if o.end_ns > through]
