@@ -24,6 +24,7 @@ import infertel
 from infertel.config import resolve_settings
 from infertel.pipeline import _lifecycle
 from infertel.pipeline._telemetry import Telemetry
+from infertel.rollout import ErrorRate, RolloutGuard
 
 CALLS_PER_SECOND = 300
 
@@ -33,8 +34,11 @@ def main() -> None:
     names_only = "--names" in sys.argv
     reader = PrometheusMetricReader()
     settings = resolve_settings(service_name="alert-service", exporter="none")
+    # A guard that never decides (auto_promote off, and the injected errors are what the
+    # alerts are tested on): it exports the ml.rollout.state gauge the rules read.
+    guard = RolloutGuard(criteria=[ErrorRate()], auto_promote=False, min_samples=10**9)
     telemetry = Telemetry(settings, infertel.ModelInfo(name="fraud-detector", version="2.0"),
-                          metric_readers=[reader])
+                          metric_readers=[reader], rollout=guard)
     _lifecycle.install(telemetry)
     # The drift gauge is built by the drift exporter wrapper (push only); this gauge has the same
     # name, unit and attributes, so the names test sees how Prometheus names it.
