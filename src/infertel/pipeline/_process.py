@@ -16,8 +16,10 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from infertel._record import InferenceRecord, LogEvent, ScrubbedCall
+from infertel.pipeline._direct import DirectBatch, DirectExport
 from infertel.privacy._boundary import Boundary
 from infertel.privacy._scrubber import Scrubber
+from infertel.signals._aggregate import InferenceAggregates
 from infertel.signals.logs import LogBuilder
 from infertel.signals.metrics import InferenceMetrics
 from infertel.signals.traces import SpanBuilder
@@ -30,7 +32,7 @@ class CallProcessor:
     """Turns one worker batch into exported spans and log records and recorded metrics."""
 
     def __init__(self, boundary: Boundary, scrubber: Scrubber, spans: SpanBuilder,
-                 logs: LogBuilder, metrics: InferenceMetrics,
+                 logs: LogBuilder, metrics: InferenceMetrics | InferenceAggregates,
                  span_exporter: SpanExporter | None, log_exporter: LogRecordExporter | None,
                  internal_error: Callable[..., None]) -> None:
         self.boundary = boundary
@@ -45,23 +47,40 @@ class CallProcessor:
         # Rollout (issue 11): per-call attributes (feature flags) set before any signal is
         # built from the call.
         self.annotators: list[Callable[[ScrubbedCall], None]] = []
+        # --- direct encoding (issue 12): signals whose exporter is infertel's own are encoded
+        # from the ScrubbedCalls into one request per batch (pipeline/_direct.py); the SDK
+        # objects below are built only for the other exporters.
+        self.direct: DirectExport | None = None
+
+    def enable_direct(self, resource: Any, scope: Any) -> None:
+        self.direct = DirectExport.wire(self.span_exporter, self.log_exporter, resource, scope,
+                                        self.spans, self.logs)
+        # --- end direct encoding
 
     def handle(self, batch: list[Any]) -> None:
         spans: list[ReadableSpan] = []
         logs: list[ReadableLogRecord] = []
         calls: list[ScrubbedCall] = []
+        direct = self.direct.batch() if self.direct is not None else None  # issue 12
         if self.boundary.policy.redaction:
             self._preload(batch)
         try:
-            self._build_batch(batch, spans, logs, calls)
+            self._build_batch(batch, spans, logs, calls, direct)
         finally:
             self.scrubber.release()
             self.metrics.flush()
         for observe in self.observers:
             try:
-                logs.extend(observe(calls))
+                produced = observe(calls)
+                if direct is not None and direct.takes_logs:  # issue 12
+                    for record in produced:
+                        direct.log(record)
+                else:
+                    logs.extend(produced)
             except Exception as error:
                 self._internal_error(error, reraise=False)
+        if direct is not None:  # issue 12
+            direct.export(self._internal_error)
         if spans and self.span_exporter is not None:
             self.span_exporter.export(spans)
         if logs and self.log_exporter is not None:
@@ -79,8 +98,14 @@ class CallProcessor:
                 self._internal_error(error, reraise=False)
 
     def _build_batch(self, batch: list[Any], spans: list[ReadableSpan],
-                     logs: list[ReadableLogRecord], calls: list[ScrubbedCall]) -> None:
+                     logs: list[ReadableLogRecord], calls: list[ScrubbedCall],
+                     direct: DirectBatch | None) -> None:
         boundary = self.boundary
+        # SDK objects only for the signals the direct path does not take (issue 12), and
+        # only when an exporter will receive them.
+        sdk_spans = self.span_exporter is not None and (direct is None or not direct.takes_spans)
+        sdk_logs = self.log_exporter is not None and (direct is None or not direct.takes_logs)
+        add_log = direct.log if direct is not None and direct.takes_logs else logs.append
         for item in batch:
             try:
                 if isinstance(item, InferenceRecord):
@@ -89,14 +114,17 @@ class CallProcessor:
                         annotate(call)
                     calls.append(call)
                     self.metrics.record(call)
-                    if call.sampled:
+                    if direct is not None:
+                        direct.call(call)
+                    if call.sampled and sdk_spans:
                         spans.append(self.spans.build(call))
-                    logs.append(self.logs.inference(call))
+                    if sdk_logs:
+                        logs.append(self.logs.inference(call))
                 elif isinstance(item, LogEvent):
-                    logs.append(self.logs.user_event(boundary.scrub_log_event(item)))
+                    add_log(self.logs.user_event(boundary.scrub_log_event(item)))
                 else:  # a deferred task; it may produce a log record (the deployment event)
                     produced = item()
                     if isinstance(produced, ReadableLogRecord):
-                        logs.append(produced)
+                        add_log(produced)
             except Exception as error:
                 self._internal_error(error, reraise=False)

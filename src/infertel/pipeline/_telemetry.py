@@ -29,6 +29,7 @@ from infertel.export._wrappers import (
     GuardedSpanExporter,
 )
 from infertel.pipeline._deadline import DeliveryLedger, Step, ms_left, seconds_left
+from infertel.pipeline._direct import inference_metrics
 from infertel.pipeline._fork import quiesce_inherited_readers
 from infertel.pipeline._health import collect_health, register_health_metrics
 from infertel.pipeline._identity import (
@@ -46,7 +47,7 @@ from infertel.privacy._policy import PrivacyPolicy
 from infertel.privacy._scrubber import Scrubber
 from infertel.signals._structlog import make_structlog_logger
 from infertel.signals.logs import LogBuilder
-from infertel.signals.metrics import InferenceMetrics, register_self_metrics
+from infertel.signals.metrics import register_self_metrics
 from infertel.signals.traces import SpanBuilder
 
 if TYPE_CHECKING:
@@ -163,8 +164,11 @@ class Telemetry:
         self._logs = LogBuilder(self.resource, scope)
         self._processor = CallProcessor(
             self.boundary, self.scrubber, SpanBuilder(self.resource, scope), self._logs,
-            InferenceMetrics(meter, drift.prediction_bounds() if drift is not None else None),
+            inference_metrics(self.meter_provider, meter, self.resource, scope,  # issue 12
+                              drift.prediction_bounds() if drift is not None else None,
+                              lambda error: self.internal_error(error, reraise=False)),
             self._span_exporter, self._log_exporter, self.internal_error)
+        self._processor.enable_direct(self.resource, scope)  # issue 12: direct OTLP encoding
         if self._drift is not None:  # drift monitoring (issue 10)
             self._drift.logs = self._logs
             self._processor.observers.append(self._drift.observe)

@@ -21,12 +21,15 @@ from infertel._record import (
     InferenceRecord,
     LogEvent,
     ScrubbedCall,
+    exception_message,
+    exception_stacktrace,
     exception_type_name,
 )
 from infertel.privacy._actions import apply_actions
 from infertel.privacy._keys import fits_shape
 from infertel.privacy._policy import PrivacyPolicy
 from infertel.privacy._scrubber import REDACTION_FAILED, Scrubber, ScrubContext
+from infertel.privacy._stacks import StackTexts
 
 # Names from code (span, model, version, logger) are scrubbed once each, under this budget.
 NAME_BUDGET_S = 5.0
@@ -40,7 +43,8 @@ _NUMERIC_EXPORT = frozenset({"keep", "redact"})
 class Boundary:
     """One policy applied to every record and event crossing from the hot path."""
 
-    __slots__ = ("_names", "_segments_seen", "binner", "model", "policy", "ring", "scrubber")
+    __slots__ = ("_finds_nothing", "_names", "_segments_seen", "_stacks", "binner", "model",
+                 "policy", "ring", "scrubber")
 
     def __init__(self, policy: PrivacyPolicy, scrubber: Scrubber, *, ring: str,
                  model: ModelInfo | None) -> None:
@@ -53,6 +57,13 @@ class Boundary:
         # Drift binning (raw feature values -> bin indices) runs here, inside the boundary, when
         # monitoring is configured: ``binner(record) -> object`` stored on ``ScrubbedCall.drift``.
         self.binner: Callable[[InferenceRecord], Any] | None = None
+        # Exception stack text per code location (issue 12). The windowed scrubbing of its
+        # per-call lines holds for pattern detection; NER and custom recognizers scrub the
+        # whole text, as before.
+        self._stacks = StackTexts()
+        self._finds_nothing: Callable[[str], bool] | None = (
+            self._clean_for_patterns
+            if policy.detection == "patterns" and not policy.custom_recognizers else None)
 
     # ------------------------------------------------------------------ inference records
     def scrub_call(self, record: InferenceRecord) -> ScrubbedCall:
@@ -149,13 +160,27 @@ class Boundary:
                    context: ScrubContext) -> ExceptionText | None:
         if error is None:
             return None
-        raw = ExceptionText.of(error)
+        # --- stack text formatted and scrubbed per code location (issue 12, _stacks.py);
+        # the type and message are still read and scrubbed per call.
+        type_name, message = exception_type_name(error), exception_message(error)
         if not self.policy.redaction:
-            return raw
-        type_name = raw.type_name if fits_shape(c.EXCEPTION_TYPE, raw.type_name) else (
-            self.scrubber.text(raw.type_name, context))
-        return ExceptionText(type_name, self.scrubber.text(raw.message, context),
-                             self.scrubber.text(raw.stacktrace, context))
+            stack = self._stacks.text(error, None)
+            return ExceptionText(type_name, message,
+                                 exception_stacktrace(error) if stack is None else stack)
+        scrubber = self.scrubber
+        if not fits_shape(c.EXCEPTION_TYPE, type_name):
+            type_name = scrubber.text(type_name, context)
+        message = scrubber.text(message, context)
+        stack = self._stacks.text(error, lambda text: scrubber.text(text, context),
+                                  self._finds_nothing, self.policy.max_text_length)
+        if stack is None:
+            stack = scrubber.text(exception_stacktrace(error), context)
+        return ExceptionText(type_name, message, stack)
+
+    def _clean_for_patterns(self, text: str) -> bool:
+        """Pattern detection finds nothing in ``text`` (counts nothing: a probe)."""
+        return not self.scrubber.detector.analyze(text)
+    # --- end stack text
 
     def _trace_state(self, state: Any, context: ScrubContext) -> tuple[tuple[str, str], ...]:
         """W3C tracestate entries whose key and value scrubbing leaves unchanged; an entry
