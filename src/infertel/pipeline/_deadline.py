@@ -35,7 +35,12 @@ class Step:
             finally:
                 self._done.set()
 
-        threading.Thread(target=run, name=f"infertel-{name}", daemon=True).start()
+        try:
+            threading.Thread(target=run, name=f"infertel-{name}", daemon=True).start()
+        except RuntimeError:
+            # No new threads this late in interpreter shutdown (newer Pythons): run it here;
+            # each step bounds itself (export timeouts), only not by this deadline.
+            run()
 
     def wait(self, timeout: float) -> bool:
         """True when the step has returned (or raised) within ``timeout`` seconds."""

@@ -21,9 +21,11 @@ _log = logging.getLogger("infertel")
 # less interpreter-lock time per record (one redaction round trip, one export per batch).
 _POLL_INTERVAL_S = 0.05
 _BATCH = 512
-# A batch is sized to take about this long (from the measured cost per item), so a stop
-# request (shutdown, interpreter exit) waits for at most about this long plus one item, even
-# when each record costs milliseconds (NER redaction).
+# A batch is sized to take about this much of the worker's CPU time (from the measured cost
+# per item), so a stop request (shutdown, interpreter exit) waits for at most about this long
+# plus one item, even when each record costs milliseconds (in-process NER). CPU time, not wall
+# time: a slow or hung export must not shrink the batches (it blocks for its own timeout
+# whatever the batch size, and small batches would then drain a backlog far more slowly).
 _BATCH_TARGET_S = 0.25
 _MIN_BATCH = 8
 # Before a fork, wait this long for the worker to finish its batch, so the child is not
@@ -184,7 +186,7 @@ class Worker:
             except IndexError:  # another drainer won the race (flush from a dead-thread path)
                 pass
             self._in_flight = len(batch)
-            started = time.monotonic()
+            started = time.thread_time()
             try:
                 self._handle(batch)
             except Exception:  # never let one bad batch kill the worker
@@ -194,7 +196,7 @@ class Worker:
             finally:
                 self._in_flight = 0
             if batch:
-                cost = (time.monotonic() - started) / len(batch)
+                cost = (time.thread_time() - started) / len(batch)
                 # Smoothed, so one slow export does not shrink the batches for long.
                 previous = self._item_cost_s
                 self._item_cost_s = cost if previous <= 0.0 else 0.7 * previous + 0.3 * cost
