@@ -247,3 +247,29 @@ def test_without_a_key_child_and_in_process_pseudonyms_are_identical() -> None:
     assert token.startswith("<EMAIL_ADDRESS:k1:")
     assert long_out.count(token) == 4
     assert EMAIL not in long_out + short_out
+
+
+def test_a_forked_process_gets_its_own_child_and_leaves_the_parents_alone() -> None:
+    process = started()
+    parent_child = child_of(process)
+    pid = os.fork()
+    if pid == 0:  # the forked process: exit code says what it saw
+        code = 1
+        try:
+            assert process._process is None  # the parent's child was dropped, not signalled
+            answer = process.redact_many([LONG], 30)
+            assert answer is not None
+            assert EMAIL not in answer[0][0]
+            mine = child_of(process)
+            assert mine.pid != parent_child.pid
+            process.close()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parent_child.poll() is None  # still ours, still serving
+    again = process.redact_many([LONG], 30)
+    assert again is not None
+    assert EMAIL not in again[0][0]
+    process.close()
