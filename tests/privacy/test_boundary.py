@@ -203,3 +203,19 @@ def test_internal_error_logs_never_quote_the_value(store: Path,
         flush_all(telemetry)
     assert "infertel internal error" in caplog.text
     assert not leaks(caplog.text, [EMAIL, CARD])
+
+
+def test_configure_writes_the_policy_file_the_collector_reads(
+        store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infertel.privacy._policy_file import load_policy
+
+    target = tmp_path / "policy.json"
+    monkeypatch.setenv("INFERTEL_POLICY_FILE", str(target))
+    policy = infertel.PrivacyPolicy(pseudonymize_entities=("EMAIL_ADDRESS",),
+                                    hmac_key="k" * 32, truncate_length=17)
+    configure_store(store, privacy=policy)
+    written = target.read_text()
+    assert "k" * 32 not in written  # the key never goes into a file
+    loaded = load_policy(target)
+    assert loaded.truncate_length == 17
+    assert loaded.pseudonymize_entities == ("EMAIL_ADDRESS",)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ from infertel.pipeline._worker import Worker
 from infertel.privacy._boundary import Boundary, error_location
 from infertel.privacy._guard import ExitGuard, GuardedTracerProvider, ScrubbingMetricExporter
 from infertel.privacy._policy import PrivacyPolicy
+from infertel.privacy._policy_file import write_policy
 from infertel.privacy._scrubber import Scrubber
 from infertel.signals._structlog import make_structlog_logger
 from infertel.signals.logs import LogBuilder
@@ -100,6 +102,7 @@ class Telemetry:
         # --- end lifecycle
         if not self.privacy.redaction:
             _log.warning("infertel: redaction is OFF: telemetry may carry personal data")
+        _write_policy_file(self.privacy)
         # --- drift monitoring (issue 10; pipeline/_drift.py): capture on the hot path, binning
         # inside the boundary, counting and windows after signals, histograms on export.
         self.drift_config = drift
@@ -287,6 +290,7 @@ class Telemetry:
                               lambda: self.meter_provider.force_flush(ms_left(deadline))))
         for step in steps:
             step.wait(seconds_left(deadline))
+        steps.append(self._spool_step(deadline))
         delivered = self._delivery.report("flush", timeout, self.dropped(), drained,
                                           self.worker.pending, steps)
         if self.settings.raise_internal_errors and self._first_internal_error is not None:
@@ -327,9 +331,20 @@ class Telemetry:
         closing = Step("redaction", self.scrubber.close)
         for step in [*steps, closing]:
             step.wait(seconds_left(deadline))
+        # Batches the exporters spooled are replayed in what time is left; what is still on
+        # disk then stays for the next start, but was not delivered, so the answer is False.
+        steps.append(self._spool_step(deadline))
         self._shutdown_result = self._delivery.report("shutdown", timeout, self.dropped(),
                                                       drain.ok, self.worker.pending, steps)
         return self._shutdown_result
+
+    def _spool_step(self, deadline: float) -> Step:
+        spool = self.spool
+        if spool is None:
+            return Step("spool", lambda: True)
+        step = Step("spool", lambda: spool.drain(seconds_left(deadline)))
+        step.wait(seconds_left(deadline))
+        return step
 
     @property
     def closed(self) -> bool:
@@ -397,3 +412,16 @@ def _resource(settings: Settings, model: ModelInfo | None) -> Resource:
     # Resource.create merges OTEL_RESOURCE_ATTRIBUTES and the SDK's telemetry.sdk.* attributes.
     # Resource and scope carry the semantic-conventions version their attribute names follow.
     return Resource.create(attributes, schema_url() or None)
+
+
+def _write_policy_file(policy: PrivacyPolicy) -> None:
+    """Write the policy (without secrets) where ``INFERTEL_POLICY_FILE`` says, so the
+    collector's second privacy layer applies the service's policy, not the defaults."""
+    target = os.environ.get("INFERTEL_POLICY_FILE")
+    if not target:
+        return
+    try:
+        write_policy(policy, target)
+    except OSError as error:
+        _log.warning("infertel: cannot write the policy file named by INFERTEL_POLICY_FILE "
+                     "(%s)", type(error).__name__)

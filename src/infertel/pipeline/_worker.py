@@ -189,9 +189,10 @@ class Worker:
             started = time.thread_time()
             try:
                 self._handle(batch)
-            except Exception:  # never let one bad batch kill the worker
-                _log.exception("infertel worker failed to process a batch of %d items",
-                               len(batch))
+            except Exception as error:  # never let one bad batch kill the worker
+                # Type only: a traceback's message can quote the payload value that failed.
+                _log.warning("infertel worker failed to process a batch of %d items (%s)",
+                             len(batch), type(error).__name__)
                 self.count_drop("internal_error", len(batch))
             finally:
                 self._in_flight = 0
