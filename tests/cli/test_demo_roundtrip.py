@@ -123,8 +123,8 @@ def test_scan_names_the_leaked_fields_of_a_store_written_without_redaction(tmp_p
 
 def next_steps(stdout: str) -> list[str]:
     """The commands under "Next, try:", without their comments."""
-    lines = stdout.split("Next, try:", 1)[1].strip().splitlines()
-    return [line.split("#", 1)[0].strip() for line in lines if line.strip()]
+    block = stdout.split("Next, try:", 1)[1].strip("\n").split("\n\n", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
 
 
 def test_next_steps_run_as_printed_from_the_readme_venv(tmp_path: Path) -> None:
