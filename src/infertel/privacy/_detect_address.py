@@ -32,6 +32,8 @@ from infertel.privacy._detect_common import Cand
 _WINDOW = 90
 #: Characters before an address searched for an address word (ADDRESS_CONTEXT).
 _CONTEXT = 60
+#: Street types that may start the text itself (no space before them).
+_STARTS = (*W.ES_IT_TYPES, "calle")
 
 
 def _trie(words: tuple[str, ...]) -> str:
@@ -55,6 +57,26 @@ def _trie_node(node: dict[str, Any]) -> str:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
     return "(?:" + body + ")?" if "" in node else body
+
+
+def _suffix_lookbehind(words: tuple[str, ...]) -> str:
+    """A regex asserting that one of ``words`` and a space end right here.
+
+    Grouped by the words' last character, checked first with one look-behind, so a space
+    after any other word costs one comparison instead of one per word.
+    """
+    by_last: dict[str, list[str]] = {}
+    for word in words:
+        by_last.setdefault(word[-1], []).append(word)
+    groups = "|".join(
+        f"(?<={re.escape(last)} )(?:" + "|".join(f"(?<={re.escape(w)} )" for w in group) + ")"
+        for last, group in sorted(by_last.items())
+    )
+    return f"(?<=[{''.join(sorted(re.escape(c) for c in by_last))}] )(?:{groups})"
+
+
+def _first_chars(words: tuple[str, ...]) -> str:
+    return "".join(sorted({re.escape(w[0]) for w in words}))
 
 
 def _capital(word: str) -> str:
@@ -150,13 +172,33 @@ TRAILER = (
 
 class _AddressRegexes:
     def __init__(self) -> None:
+        # One pass finds every place an address can be, all after a space (a regex that
+        # starts with a literal is searched in C): a capitalised street word ("Baker
+        # Street", "12 Rue", "Calle Mayor"), a lower-case one ("12 baker street", "12, rue
+        # de", "calle mayor"), or a digit after a street suffix, glued ("Römerallee 419")
+        # or not ("Karl-Marx-Straße 5"), where a one-character look-behind rejects the
+        # spaces inside numbers before the suffixes are compared.
         capitalised = (
             W.EN_STRONG
             + W.EN_GENERIC
             + tuple(_capital(w) for w in W.FR_TYPES + W.DE_NL_SUFFIXES)
             + W.ES_IT_TYPES
         )
-        self.capitalised = re.compile(_trie(capitalised) + rf"(?![{_LOWER}])")
+        suffixes = W.SUFFIX_HINTS + tuple(_capital(h) for h in W.SUFFIX_HINTS)
+        # ``re`` tries alternatives one after the other, so each is guarded by a class of
+        # its first characters: most spaces (before other lower-case letters) fail at once.
+        self.hint = re.compile(
+            f" (?=[A-ZÀ-ÝÄÖÜ0-9{_first_chars(W.LOWER_HINTS)}])(?:(?=[A-ZÀ-ÝÄÖÜ])"
+            + _trie(capitalised)
+            + rf"(?![{_LOWER}])|(?=[{_first_chars(W.LOWER_HINTS)}])"
+            + _trie(W.LOWER_HINTS)
+            + r"(?![\w])|(?=[0-9])"
+            + _suffix_lookbehind(suffixes)
+            + ")"
+        )
+        # Types that start an address may also follow a quote, a bracket or a line break
+        # ('"Calle Mayor 3"').
+        self.leading = re.compile("[\"'(\n](?=[A-Z])" + _trie(W.ES_IT_TYPES) + rf"(?![{_LOWER}])")
         self.first = re.compile(NUMBER_FIRST)
         self.gate = re.compile(SUFFIX_GATE)
         self.suffix = re.compile(SUFFIX_FORM)
@@ -164,10 +206,6 @@ class _AddressRegexes:
         self.calle = re.compile(CALLE_LOWER)
         self.trailer = re.compile(TRAILER)
         self.city = re.compile(r",?[ \t]*(?:[0-9]{4,5}[ \t]+)?[A-Z][a-z]|\n[ \t]*[A-Z]")
-        # One regex per suffix: each starts with a literal, which ``re`` searches for in C.
-        self.suffix_hints = tuple(
-            re.compile(re.escape(hint) + r"[ \t]?[0-9]") for hint in W.SUFFIX_HINTS
-        )
         self.unit_first = re.compile(
             r"(?:Flat|Studio|Apt\.?|Apartment|Unit|Suite)[ \t]+[0-9]{1,4}[A-Za-z]?[ \t]*[\n,]"
             r"[ \t]*(?:[A-Z][A-Za-z'’\-]*[ \t]+){1,3}(?:"
@@ -185,18 +223,12 @@ def address_candidates(text: str, out: list[Cand]) -> None:
     """Append STREET_ADDRESS candidates in ``text`` (which holds at least one digit)."""
     rx = _regexes()
     windows: list[tuple[int, int]] = []
-    for m in rx.capitalised.finditer(text):
-        start = m.start()
-        if start == 0 or not text[start - 1].isalnum():
-            windows.append((start, m.end()))
-    for hint in W.LOWER_HINTS:
-        pos = text.find(hint)
-        while pos >= 0:
-            windows.append((pos, pos + len(hint)))
-            pos = text.find(hint, pos + len(hint))
-    for regex in rx.suffix_hints:
-        for m in regex.finditer(text):
-            windows.append(m.span())
+    for m in rx.hint.finditer(text):
+        windows.append(m.span())
+    for m in rx.leading.finditer(text):
+        windows.append(m.span())
+    if text.startswith(_STARTS):
+        windows.append((0, 1))
     if not windows:
         return
     windows.sort()

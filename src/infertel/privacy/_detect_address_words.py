@@ -74,16 +74,15 @@ ES_IT_AMBIGUOUS = (
     "Via ", "Plaza ", "Camino ", "Corso ", "Largo ", "Strada ", "Borgo ", "Acceso ", "Canale ",
     "Stretto ", "Incrocio ", "Cuesta ", "Vial ", "C. ",
 )  # fmt: skip
-#: Lower-case forms found with substring tests (each costs a pass over the text, so only
-#: the common ones): English and French street words and Spanish "calle", whose number is
-#: elsewhere ("12 baker street", "12, rue ...", "calle mayor 3").
-LOWER_HINTS = ("street", "road", "avenue", "boulevard", " rue ", "chemin", "calle ")
-#: German and Dutch suffixes glued to the name: a hint only when the number follows
-#: ("Römerallee 419"), so "string" or "during" open no window.
+#: Lower-case street words after a space, whose number is elsewhere ("12 baker street",
+#: "12, rue de la Paix", "calle mayor 3").
+LOWER_HINTS = ("street", "road", "avenue", "boulevard", "rue", "chemin", "calle")
+#: German and Dutch suffixes: a hint only when the number follows ("Römerallee 419"), so
+#: "string" or "during" open no window.
 SUFFIX_HINTS = (
     "straße", "strasse", "str.", "straat", "weg", "platz", "gasse", "allee", "damm", "ring",
     "laan", "gracht", "plein", "hof", "pad", "baan", "singel", "dreef", "steeg", "dijk",
-    "kade", "markt", "ufer",
+    "kade", "markt", "ufer", "boulevard",
 )  # fmt: skip
 #: Words before an address (lower-cased, several languages) that let a generic English
 #: street word count ("ship to 12 Hodges Mountains").

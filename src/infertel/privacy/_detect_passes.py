@@ -31,7 +31,7 @@ from infertel.privacy._detect_views import (
 #: decoded view on each side of what decoding changed (longer than the entities an escape
 #: can hide: e-mail addresses, numbers, tokens, addresses, a URL's user info).
 _MARKER_WINDOW = 160
-_DECODED_WINDOW = 100
+_DECODED_WINDOW = 64
 #: A decoded-view finding is new when a change lies within this many characters of it: a
 #: decoded character inside it, or an escape before or after it that hid its boundary
 #: ("\\n4111...") or its context word.
@@ -58,7 +58,7 @@ class Passes:
         """Pattern candidates in ``text`` and in its decoded and marker-free views."""
         scan = self._scan
         out = scan(self._masked(text) if "<" in text else text)
-        decoded = decoded_view(text) if needs_decoding(text) else None
+        decoded = decoded_view(text, _covering(out)) if needs_decoding(text) else None
         view: View | None = None
         source = text
         if decoded is not None:
@@ -66,7 +66,8 @@ class Passes:
             source = view.text
             masked = self._masked(source) if "<" in source else source
             # Only around what decoding changed: elsewhere the view is the original text,
-            # already scanned above.
+            # already scanned above. (Escapes inside a finding already made, like those of
+            # a credential URL or the "\\n" of a private key, were not decoded at all.)
             for lo, hi in windows(view, changed, _DECODED_WINDOW):
                 for entity, start, end, score in scan(masked[lo:hi]):
                     a, b = view.span(lo + start, lo + end)
@@ -116,3 +117,18 @@ class Passes:
                     continue  # found without the removal too: the other passes report it
                 a, b = cut.span(start, end)
                 out.append((entity, a, b, score))
+
+
+def _covering(cands: list[Cand]) -> list[tuple[int, int]] | None:
+    """The spans of ``cands``, sorted and merged (None when there are none)."""
+    if not cands:
+        return None
+    spans = sorted((c[1], c[2]) for c in cands)
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged

@@ -226,7 +226,7 @@ class Scanner(NumberScanner):
                 starts = [word]
                 starts.extend(k + 1 for k in range(word, i) if lowered[k] in "_-")
                 for start in starts:
-                    if start in tried or any(a <= start < b for a, b in values):
+                    if start in tried or (values and any(a <= start < b for a, b in values)):
                         continue  # tried, or inside a value already found
                     tried.add(start)
                     m = rx.secret.match(text, start)

@@ -218,25 +218,29 @@ def needs_decoding(text: str) -> bool:
     return "%" in text or "\\" in text or "&" in text or not text.isascii()
 
 
-def decoded_view(text: str) -> tuple[View, list[tuple[int, int]]] | None:
+def decoded_view(
+    text: str, covered: list[tuple[int, int]] | None = None
+) -> tuple[View, list[tuple[int, int]]] | None:
     """``text`` with every decoder applied (repeatedly), or None if nothing changed.
 
     Also returns the original spans that decoding changed, sorted and disjoint: a finding in
-    the view that touches none of them was already visible in the original.
+    the view that touches none of them was already visible in the original. Escapes inside
+    ``covered`` (sorted, disjoint original spans: findings already made) are left alone.
     """
     view: View | None = None
     changed: list[tuple[int, int]] = []
     current = text
+    skip = _Covered(covered) if covered else None
     for _ in range(_MAX_ROUNDS):
         before = view
         if "\\" in current:
-            current, view = _step(current, view, _escape_edits(current), changed)
+            current, view = _step(current, view, _escape_edits(current), changed, skip)
         if "%" in current and _PERCENT.search(current):
-            current, view = _step(current, view, _percent_edits(current), changed)
+            current, view = _step(current, view, _percent_edits(current), changed, skip)
         if "&" in current and ";" in current:
-            current, view = _step(current, view, _html_edits(current), changed)
+            current, view = _step(current, view, _html_edits(current), changed, skip)
         if not current.isascii() and _needs_unicode(current):
-            current, view = _step(current, view, _unicode_edits(current), changed)
+            current, view = _step(current, view, _unicode_edits(current), changed, skip)
         if view is before:
             break
     if view is None:
@@ -252,23 +256,41 @@ def decoded_view(text: str) -> tuple[View, list[tuple[int, int]]] | None:
     return view, merged
 
 
+class _Covered:
+    """Membership test for original spans inside one of sorted, disjoint spans."""
+
+    __slots__ = ("_spans", "_starts")
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self._spans = spans
+        self._starts = [start for start, _ in spans]
+
+    def __contains__(self, span: tuple[int, int]) -> bool:
+        k = bisect_right(self._starts, span[0]) - 1
+        return k >= 0 and span[1] <= self._spans[k][1]
+
+
 def _step(
-    current: str, view: View | None, edits: Iterator[_Edit], changed: list[tuple[int, int]]
+    current: str,
+    view: View | None,
+    edits: Iterator[_Edit],
+    changed: list[tuple[int, int]],
+    skip: _Covered | None,
 ) -> tuple[str, View | None]:
     spans: list[tuple[int, int]] = []
 
-    def recorded() -> Iterator[_Edit]:
+    def kept() -> Iterator[_Edit]:
         for edit in edits:
-            spans.append((edit[0], edit[1]))
+            span = (edit[0], edit[1]) if view is None else view.span(edit[0], edit[1])
+            if skip is not None and span in skip:
+                continue
+            spans.append(span)
             yield edit
 
-    applied = apply_edits(current, recorded(), view)
+    applied = apply_edits(current, kept(), view)
     if applied is None:
         return current, view
-    if view is None:
-        changed.extend(spans)
-    else:
-        changed.extend(view.span(a, b) for a, b in spans)
+    changed.extend(spans)
     inner = applied[0]
     return inner.text, inner
 
