@@ -179,6 +179,19 @@ class DemoService:
         self._drift_at = time.monotonic() + DRIFT_AT * seconds
         return {"drift": config, "metric_interval_s": window / 2}
 
+    def rollout_guard(self, canary_share: float) -> Any:
+        """The demo's rollout guard (issue 11): canary versus stable on the error rate, per
+        tier-region segment; a rollback flips ``infertel.rollout.active_version()``. (Latency
+        is left out of this plan: the canary is a forest, slower than the stable logistic
+        regression by design, and the demo is about the canary's bug.)"""
+        from infertel.rollout import ErrorRate, RolloutGuard
+
+        # tau = 3 points: the plan is tuned to catch a few points of extra errors quickly
+        # (a 4-second demo gives the canary a few hundred calls).
+        return RolloutGuard(criteria=[ErrorRate(tau=0.03)], min_samples=100,
+                            candidate_share=canary_share if 0 < canary_share < 1 else None,
+                            look_lag_s=0.1, report_every_s=1.0)
+
     def _predict_stable(self, req: ScoringRequest) -> Prediction:
         if self._random.random() < 0.005:
             raise TimeoutError("feature store lookup timed out")

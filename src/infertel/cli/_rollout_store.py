@@ -20,6 +20,7 @@ from typing import Any
 from infertel import conventions as c
 from infertel.rollout import Decision, Observation, RolloutGuard
 from infertel.rollout._cells import prediction_of
+from infertel.rollout._decision import text_to_ns
 from infertel.rollout._events import parse_decision, parse_plan
 from infertel.tools._store import ReadStats, any_value, attributes_dict, iter_documents
 
@@ -150,14 +151,14 @@ def reproduce(plan: dict[str, Any], calls: list[Observation],
     """Replay one process's calls look by look and compare every stored decision.
 
     One pass: a fresh guard with the same plan gets the calls in end-time order and looks at
-    each stored decision's ``through_ns``, exactly as the worker's guard did.
+    each stored decision's ``through`` time, exactly as the worker's guard did.
     """
     guard = RolloutGuard.from_plan(plan)
     lag = int(plan["look_lag_s"] * 1e9)
     index, results = 0, []
     for stored in decisions:
         data = stored.decision
-        through = int(data.get("through_ns", 0))
+        through = text_to_ns(str(data.get("through", "1970-01-01T00:00:00Z")))
         start = index
         while index < len(calls) and calls[index].end_ns <= through:
             index += 1

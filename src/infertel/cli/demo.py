@@ -16,6 +16,7 @@ from rich.text import Text
 
 import infertel
 from infertel import conventions as c
+from infertel import rollout
 from infertel.cli._output import console as make_console
 from infertel.cli._output import error, plain, program
 from infertel.config import DEFAULT_LOCAL_DIR
@@ -64,6 +65,7 @@ def demo(
             redaction=redaction, pseudonymize_entities=("EMAIL_ADDRESS",), hmac_key=_demo_key()
         ),
         **service.drift_settings(seconds),  # drift monitoring, and a drift partway (issue 10)
+        rollout=(guard := service.rollout_guard(canary_share)),  # rollout guard (issue 11)
     )
     run_id = str(telemetry.resource.attributes[c.SERVICE_INSTANCE_ID])
     calls, failures = _send_traffic(console, service, seconds, canary_share)
@@ -71,7 +73,22 @@ def demo(
         error("demo", "warning: telemetry did not finish exporting within 10 s")
     console.print(Text.assemble("Sent ", (str(calls), "bold"), f" calls ({failures} raised, "
                                 "as the demo intends) -> ", (str(store), "bold")))
+    _print_rollout(guard, store)  # rollout guard (issue 11)
     _print_summary(console, store, run_id, redaction)
+
+
+def _print_rollout(guard: Any, store: Path) -> None:
+    """What the rollout guard decided (issue 11), and where to see why."""
+    decision = guard.last_decision
+    if decision is None:
+        return
+    plain(f"Rollout guard: {decision.action.upper()} (canary {guard.state.replace('_', ' ')};"
+          f" {decision.n_baseline} stable and {decision.n_candidate} canary calls compared)")
+    plain(f"  {decision.reason}")
+    store_arg = "" if str(store) == DEFAULT_LOCAL_DIR and not os.environ.get(
+        "INFERTEL_LOCAL_DIR") else f" {shlex.quote(str(store))}"
+    plain(f"  {program()} rollout status{store_arg}   # each criterion per segment; the stored "
+          "decision replayed from the stored calls")
 
 
 def _demo_key() -> str | None:
@@ -96,7 +113,8 @@ def _send_traffic(console: Console, service: Any, seconds: float,
         start = time.monotonic()
         while (elapsed := time.monotonic() - start) < seconds:
             request = service.request()
-            canary = rng.random() < canary_share
+            # The rollout guard's switch (issue 11): after a rollback, all traffic to stable.
+            canary = rollout.active_version() == "canary" and rng.random() < canary_share
             predict = service.predict_canary if canary else service.predict_stable
             try:
                 predict(request)

@@ -45,6 +45,7 @@ def status(
     """Recompute the rollout per criterion and segment over every process, and check that each
     stored decision reproduces from the stored calls."""
     from infertel.cli._rollout_store import read_rollout, recompute, reproduce
+    from infertel.rollout._decision import ns_to_text, text_to_ns
     from infertel.tools._store import StoreError, describe_skipped
 
     path = store or Path(os.environ.get("INFERTEL_LOCAL_DIR", DEFAULT_LOCAL_DIR))
@@ -56,7 +57,7 @@ def status(
     # After a terminal decision the routing changed on purpose (a rollback sends everything to
     # the baseline): the fleet comparison stops at the earliest one.
     terminal = [d.decision for d in found.decisions if d.decision.get("action") != "continue"]
-    cutoff = min((int(d["through_ns"]) for d in terminal), default=None)
+    cutoff = min((text_to_ns(str(d["through"])) for d in terminal), default=None)
     try:
         fleet = recompute(chosen, found.all_calls(), cutoff)
         checks = []
@@ -74,7 +75,7 @@ def status(
         "plans": [{"instance": p.instance, "plan_hash": p.plan_hash, "hash_ok": p.hash_ok}
                   for p in found.plans],
         "fleet": fleet.to_dict() if fleet is not None else None,
-        "fleet_through_ns": cutoff,
+        "fleet_through": ns_to_text(cutoff) if cutoff is not None else None,
         "stored_decisions": [vars(check) for check in checks],
     }
     skipped = describe_skipped(found.stats)
@@ -137,7 +138,7 @@ def _print(console: Console, report: dict[str, Any]) -> None:
                   f"{escape(fleet['reason'])}")
     console.print(f"  baseline {fleet['n_baseline']} calls, candidate {fleet['n_candidate']}"
                   + (" (up to the first rollback/promotion: routing changed after it)"
-                     if report["fleet_through_ns"] is not None else ""))
+                     if report["fleet_through"] is not None else ""))
     srm = fleet["srm"]
     if srm is not None:
         console.print(f"  traffic split: chi-square p = {_fmt(srm['p_value'], '.3g')} "

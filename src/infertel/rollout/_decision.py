@@ -8,6 +8,7 @@ carry request data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Final, Literal
 
 Action = Literal["continue", "promote", "rollback"]
@@ -21,10 +22,27 @@ ALL_SEGMENTS: Final = "*"
 
 
 def _round(value: float) -> float | None:
-    """JSON-safe floats: NaN and infinities (a zero variance) become None."""
+    """JSON-safe floats: NaN and infinities (a zero variance) become None; ten significant
+    digits, so no exported number is a run of 13+ digits (which a scanner rightly reads as a
+    possible card number)."""
     if value != value or value in (float("inf"), float("-inf")):
         return None
-    return float(value)
+    return float(format(value, ".10g"))
+
+
+def ns_to_text(time_ns: int) -> str:
+    """Nanoseconds since the epoch as exact UTC text (``2026-01-01T00:00:00.000000001Z``): no
+    19-digit integer in exported events."""
+    seconds, nanos = divmod(time_ns, 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+
+
+def text_to_ns(text: str) -> int:
+    """The inverse of :func:`ns_to_text`."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    moment = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return int(moment.timestamp()) * 1_000_000_000 + int(fraction.ljust(9, "0")[:9] or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +71,7 @@ class Evidence:
             "estimate": _round(self.estimate),
             "statistic": _round(self.statistic),
             "p_value": _round(self.p_value),
-            "alpha": self.alpha,
+            "alpha": _round(self.alpha),
             "ci": [_round(self.lower), _round(self.upper)],
             "n_baseline": self.n_baseline,
             "n_candidate": self.n_candidate,
@@ -114,7 +132,7 @@ class Decision:
             "reason": self.reason,
             "plan_hash": self.plan_hash,
             "look": self.look,
-            "through_ns": self.through_ns,
+            "through": ns_to_text(self.through_ns),
             "n_baseline": self.n_baseline,
             "n_candidate": self.n_candidate,
             "blocked": self.blocked,

@@ -26,7 +26,10 @@ def plan_event(plan: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
 
 def decision_event(decision: Decision) -> tuple[dict[str, Any], dict[str, Any]]:
     """Body and attributes of an ``ml.rollout.decision`` event."""
+    # "decision" and "reason" repeat the JSON's for readers that show events as they are
+    # (infertel report's timeline, a log viewer).
     body = {"event": c.EVENT_ROLLOUT_DECISION, "plan_hash": decision.plan_hash,
+            "decision": decision.action, "reason": decision.reason,
             "decision_json": canonical_json(decision.to_dict())}
     attributes: dict[str, Any] = {
         c.ROLLOUT_DECISION: decision.action,

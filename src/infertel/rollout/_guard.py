@@ -16,7 +16,7 @@ probability that any test ever rolls back a canary no worse than stable is at mo
 T is the latest end time the guard has been handed (not the wall clock, so a backlog in the
 worker's queue does not matter; calls from other serving threads get ``look_lag_s`` to catch up
 with the one that ended last), applied in end-time order. The decision records that bound
-(``through_ns``), so the same comparison can be recomputed from the exported calls; a call that
+(``through``), so the same comparison can be recomputed from the exported calls; a call that
 reached the guard after its look had passed is counted in ``late`` (then the recomputation may
 differ by those calls).
 """
@@ -125,7 +125,7 @@ class RolloutGuard:
             "alpha": alpha,
             "multiplicity": "bonferroni",
             "family_size": self._family,
-            "alpha_per_test": self._alpha_test,
+            "alpha_per_test": float(format(self._alpha_test, ".10g")),  # (display: 10 digits)
             "min_samples": min_samples,
             "candidate_share": candidate_share,
             "segments": list(seg_list) if seg_list is not None else None,
