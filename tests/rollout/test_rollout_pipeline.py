@@ -126,3 +126,44 @@ def test_no_personal_data_in_rollout_events_or_status(tmp_path: Path) -> None:
     # The e-mail segments reached the guard only as the boundary's scrubbed form.
     segments = {e["segment"] for d in found.decisions for e in d.decision["evidence"]}
     assert all("@" not in segment for segment in segments)
+
+
+def test_labels_recorded_by_inference_id_reach_the_guard_in_the_worker() -> None:
+    """Calibration end to end: the id is read inside the call, the label arrives after it."""
+    import random
+    import threading
+
+    import infertel
+    from infertel import rollout
+    from infertel.rollout import _registry, _switch
+
+    fired = threading.Event()
+    guard = rollout.RolloutGuard(criteria=[rollout.Calibration(min_labels=150)],
+                                 min_samples=50, look_lag_s=0.0,
+                                 on_rollback=lambda d: fired.set())
+    infertel.configure(exporter="none", rollout=guard)
+    rng = random.Random(5)
+    try:
+        def score(ring: str) -> dict[str, Any]:
+            return {"id": rollout.current_inference_id(), "score": rng.choice((0.1, 0.9))}
+
+        predict = {ring: infertel.traced_inference(ring=ring, segment="all",
+                                                   outputs={"score": "keep"})(score)
+                   for ring in ("stable", "canary")}
+        for _ in range(4000):
+            ring = rng.choice(("stable", "canary"))
+            out = predict[ring](ring)
+            truth = rng.random() < out["score"]
+            # The canary's scores are confidently wrong on a quarter of its calls.
+            wrong = ring == "canary" and rng.random() < 0.25
+            assert rollout.record_outcome(out["id"], float(truth != wrong))
+            if fired.is_set():
+                break
+        assert fired.wait(10.0)
+        decision = guard.last_decision
+        assert decision is not None
+        assert decision.triggered[0].criterion == "calibration"
+    finally:
+        infertel.shutdown(timeout=5.0)
+        _switch.set_active(None)
+        _registry.activate(None)

@@ -26,7 +26,7 @@ from infertel.rollout._decision import (
 )
 from infertel.rollout._guard import STATE_VALUES, RolloutGuard
 from infertel.rollout._plan import canonical_json
-from infertel.rollout._registry import record_outcome
+from infertel.rollout._registry import current_inference_id, record_outcome
 from infertel.rollout._switch import RoutingSwitch, active_version
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "SrmCheck",
     "active_version",
     "canonical_json",
+    "current_inference_id",
     "record_outcome",
     "verify_chain",
     "verify_file",

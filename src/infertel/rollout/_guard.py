@@ -65,6 +65,7 @@ STATE_VALUES = dict(c.ROLLOUT_STATE_VALUES)
 _MAX_PENDING = 200_000
 _MAX_OUTCOMES = 100_000
 _MAX_LABELLED = 50_000  # calls remembered for labels that arrive later
+_OUTCOME_LOOKS = 200  # looks a label waits for its call to reach the guard
 
 Callback = Callable[[Decision], object]
 
@@ -152,7 +153,7 @@ class RolloutGuard:
 
         self._lock = threading.Lock()
         self._pending: list[Observation] = []
-        self._outcomes: deque[tuple[str, float]] = deque(maxlen=_MAX_OUTCOMES)
+        self._outcomes: deque[tuple[str, float, int]] = deque(maxlen=_MAX_OUTCOMES)
         self._labelled: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
         self._cells: dict[tuple[str, str], Cell] = {}
         self._tracked: list[str] = []
@@ -258,7 +259,7 @@ class RolloutGuard:
 
     def record_outcome(self, inference_id: str, label: float) -> None:
         """A label for an earlier call (``0``/``1`` or a probability); used by Calibration."""
-        self._outcomes.append((str(inference_id), float(label)))
+        self._outcomes.append((str(inference_id), float(label), 0))
 
     # ------------------------------------------------------------------ looking
     def look(self, now_ns: int | None = None) -> Decision | None:
@@ -313,16 +314,21 @@ class RolloutGuard:
                 self._labelled[obs.inference_id] = (ring, obs.segment, obs.prediction)
                 if len(self._labelled) > _MAX_LABELLED:
                     self._labelled.popitem(last=False)
+        waiting: list[tuple[str, float, int]] = []
         while self._outcomes:
-            inference_id, label = self._outcomes.popleft()
+            inference_id, label, looks = self._outcomes.popleft()
             call = self._labelled.pop(inference_id, None)
             if call is None:
+                # The call may not have reached a look yet (queue, lag): try a few more looks.
+                if looks < _OUTCOME_LOOKS:
+                    waiting.append((inference_id, label, looks + 1))
                 continue
             ring, raw_segment, prediction = call
             self._cell(ring, ALL_SEGMENTS).add_outcome(prediction, label)
             segment = self._slot(raw_segment)
             if segment is not None:
                 self._cell(ring, segment).add_outcome(prediction, label)
+        self._outcomes.extend(waiting)
         self._through_ns = through
         self._look += 1
 

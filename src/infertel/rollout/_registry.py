@@ -35,3 +35,12 @@ def record_outcome(inference_id: str, label: float | bool) -> bool:
     except (TypeError, ValueError):  # a label that is not a number is not a label
         return False
     return True
+
+
+def current_inference_id() -> str | None:
+    """Inside a ``@traced_inference`` call: the id its exported records carry
+    (``ml.inference.id``), to pass to :func:`record_outcome` when the label arrives."""
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return format(context.span_id, "016x") if context.is_valid else None
