@@ -97,6 +97,41 @@ def run(rollouts: int, seed: int) -> dict[str, object]:
     return {"plan": guard.plan, "plan_hash": guard.plan_hash, "results": results}
 
 
+def worker_cost(batches: int = 200, batch_size: int = 512, repeats: int = 5
+                ) -> dict[str, float]:
+    """CPU the guard adds to the worker per call: scrubbed calls -> observations -> guard ->
+    look, with 3 criteria and 4 segments, as pipeline/_rollout.py runs it per batch."""
+    import random
+    import statistics
+    from types import SimpleNamespace
+
+    from infertel import conventions as c
+    from infertel.pipeline._rollout import _observations
+
+    rng = random.Random(1)
+    start = 1_700_000_000_000_000_000
+    calls = [SimpleNamespace(
+        attributes={c.DEPLOYMENT_RING: rng.choice(("stable", "canary")),
+                    c.SEGMENT: rng.choice(SEGMENTS), c.INFERENCE_OUTCOME: "success",
+                    c.INFERENCE_ID: f"{i:016x}"},
+        duration_s=rng.lognormvariate(-4, 0.5), end_ns=start + i * 100_000,
+        outputs={"label": "ok", "score": rng.random()}, exception=None)
+        for i in range(batches * batch_size)]
+    per_call = []
+    for _ in range(repeats):
+        guard = RolloutGuard(criteria=[ErrorRate(), Latency(), PredictionShift()],
+                             segments=SEGMENTS, min_samples=MIN_SAMPLES, auto_promote=False,
+                             look_lag_s=0.05)
+        began = time.process_time()
+        for b in range(batches):
+            guard.observe_many(_observations(calls[b * batch_size:(b + 1) * batch_size]))
+            guard.look()
+        per_call.append((time.process_time() - began) / len(calls) * 1e6)
+    return {"us_per_call_median": round(statistics.median(per_call), 2),
+            "us_per_call_all": [round(v, 2) for v in per_call], "batch": batch_size,
+            "calls_per_repeat": len(calls)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/rollout.json"))
@@ -105,6 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     body = run(args.rollouts, args.seed)
+    body["worker_cost"] = worker_cost()
     result = {
         "what": __doc__.strip().splitlines()[0],
         "rollouts_per_scenario": args.rollouts,
@@ -115,7 +151,7 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result["results"], indent=2))
+    print(json.dumps({**result["results"], "worker_cost": body["worker_cost"]}, indent=2))
 
 
 if __name__ == "__main__":
