@@ -154,6 +154,10 @@ MONITOR_METRIC_ATTRIBUTES: Final = frozenset(
      VIOLATION_KIND}
 )
 
+# Every attribute an exported infertel metric may carry: the per-call allowlist plus the drift
+# metrics' own (the Collector's keep_keys and its second privacy layer use this set).
+EXPORTED_METRIC_ATTRIBUTES: Final = METRIC_ATTRIBUTE_ALLOWLIST | MONITOR_METRIC_ATTRIBUTES
+
 # --- health (infertel.health() and its self-metrics; pipeline/_health.py) -------------------
 METRIC_HEALTH_OK: Final = "infertel.health.ok"
 METRIC_QUEUE_DEPTH: Final = "infertel.queue.depth"

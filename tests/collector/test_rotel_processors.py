@@ -185,6 +185,32 @@ def test_metric_points_keep_only_allowlisted_attributes() -> None:
         c.DEPLOYMENT_RING: "canary", c.SEGMENT: "<EMAIL_ADDRESS>"}
 
 
+def test_drift_metric_attributes_survive_the_collector_layer() -> None:
+    """Fleet drift through a collector needs the feature name and bin on every point."""
+    point = SimpleNamespace(
+        attributes=[_kv(c.FEATURE_NAME, "req.amount"), _kv(c.FEATURE_BIN, "__other__"),
+                    _kv(c.DRIFT_METRIC, "psi"), _kv("ml.input.req.note", "free text")],
+        start_time_unix_nano=1, time_unix_nano=2, flags=0, exemplars=[], value=None)
+
+    class MetricDataSum:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getitem__(self, index: int) -> Any:
+            return self.inner
+
+    MetricDataSum.__name__ = "MetricData_Sum"
+    metric = SimpleNamespace(name=c.METRIC_FEATURE_CATEGORIES, description="", unit="",
+                             metadata=[], data=MetricDataSum(SimpleNamespace(
+                                 data_points=[point], aggregation_temporality=2,
+                                 is_monotonic=True)))
+    batch = SimpleNamespace(resource=None, schema_url="", scope_metrics=[
+        SimpleNamespace(scope=None, metrics=[metric], schema_url="")])
+    _rotel.RotelScrubber().metrics(batch)
+    assert _rotel_values.attributes_to_dict(point.attributes) == {
+        c.FEATURE_NAME: "req.amount", c.FEATURE_BIN: "__other__", c.DRIFT_METRIC: "psi"}
+
+
 SSN = "536-22-8143"
 PHONE = "+1 415 555 0100"
 

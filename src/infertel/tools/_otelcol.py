@@ -2,7 +2,7 @@
 
 One source of truth: the ``redaction`` processor's ``allowed_keys`` are the attribute names of
 :mod:`infertel.conventions`, its ``blocked_values`` cover the entities infertel's own detector
-finds, and the metric ``keep_keys`` list is ``conventions.METRIC_ATTRIBUTE_ALLOWLIST``.
+finds, and the metric ``keep_keys`` list is ``conventions.EXPORTED_METRIC_ATTRIBUTES``.
 ``tests/collector/test_configs.py`` checks the YAML files equal what this module computes;
 ``python -m infertel.tools._otelcol --write collector-config/otelcol/*.yaml`` regenerates them in
 place after the conventions change (without ``--write`` it prints them).
@@ -73,7 +73,7 @@ BLOCKED_VALUE_PATTERNS: Final[Mapping[str, str]] = {
 
 def redaction_allowed_keys() -> list[str]:
     """Every attribute key infertel's conventions name, sorted: the ``allowed_keys`` list."""
-    keys: set[str] = set(c.SAFE_ATTRIBUTE_KEYS) | set(c.METRIC_ATTRIBUTE_ALLOWLIST)
+    keys: set[str] = set(c.SAFE_ATTRIBUTE_KEYS) | set(c.EXPORTED_METRIC_ATTRIBUTES)
     for name, value in vars(c).items():
         if (not name.isupper() or name in _NOT_ATTRIBUTES
                 or name.startswith(_NOT_ATTRIBUTE_PREFIXES) or not isinstance(value, str)):
@@ -86,7 +86,7 @@ def redaction_allowed_keys() -> list[str]:
 
 def metric_attribute_keys() -> list[str]:
     """The only data-point attributes a metric may keep, sorted (``keep_keys``)."""
-    return sorted(c.METRIC_ATTRIBUTE_ALLOWLIST)
+    return sorted(c.EXPORTED_METRIC_ATTRIBUTES)
 
 
 def blocked_values() -> list[str]:

@@ -197,7 +197,7 @@ class RotelScrubber:
     # ------------------------------------------------------------------- metrics
     def metrics(self, resource_metrics: Any) -> None:
         self._resource(resource_metrics)
-        allowed = c.METRIC_ATTRIBUTE_ALLOWLIST
+        allowed = c.EXPORTED_METRIC_ATTRIBUTES
         for scope_metrics in resource_metrics.scope_metrics:
             self._scope(scope_metrics)
             for metric in scope_metrics.metrics:
