@@ -7,7 +7,10 @@ redaction, not only that a finding exists.
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -316,3 +319,35 @@ def test_split_markers_splits_only_at_free_standing_genuine_markers() -> None:
 )
 def test_tags_around_clean_text_add_no_findings(detector: PiiDetector, text: str) -> None:
     assert detector.analyze(text) == []
+
+
+# ------------------------------------------------------------ the corpus of forms
+
+FORMS = Path(__file__).parent / "corpus" / "pii_corpus_forms.jsonl"
+
+
+def test_forms_corpus_recall_and_precision(detector: PiiDetector) -> None:
+    rows = [json.loads(line) for line in FORMS.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) >= 1200
+    assert sum(1 for row in rows if not row["spans"]) >= 300
+    total: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    missed: dict[str, list[str]] = {}
+    false_positives = []
+    for row in rows:
+        text = row["text"]
+        findings = detector.analyze(text)
+        for s in row["spans"]:
+            assert text[s["start"] : s["end"]] == s["value"]
+            total[s["entity_type"]] += 1
+            if any(f.start <= s["start"] and f.end >= s["end"] for f in findings):
+                found[s["entity_type"]] += 1
+            else:
+                missed.setdefault(s["entity_type"], []).append(text)
+        if not row["spans"] and findings:
+            false_positives.append(text)
+    assert set(total) >= {"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN",
+                          "IBAN_CODE", "STREET_ADDRESS", "BEARER_TOKEN"}  # fmt: skip
+    for entity, n in total.items():
+        assert found[entity] / n >= 0.98, (entity, found[entity], n, missed.get(entity, [])[:5])
+    assert false_positives == []

@@ -32,6 +32,9 @@ from infertel.privacy._detect_common import Cand
 _WINDOW = 90
 #: Characters before an address searched for an address word (ADDRESS_CONTEXT).
 _CONTEXT = 60
+_ARTICLE_OR_COMMA = re.compile(
+    r",|[ \t](?:de|del|la|las|los|el|della|dei|degli|delle|dello|di|san|santa)[ \t]"
+)
 #: Street types that may start the text itself (no space before them).
 _STARTS = (*W.ES_IT_TYPES, "calle")
 
@@ -261,7 +264,12 @@ def _scan_window(rx: _AddressRegexes, text: str, lo: int, hi: int, out: list[Can
         start, end = lo + m.start(), lo + m.end()
         if start > 0 and text[start - 1].isalnum():
             continue  # inside a word
-        if text.startswith(W.ES_IT_AMBIGUOUS, start) and _lower_word_follows(text, end):
+        if (
+            text.startswith(W.ES_IT_AMBIGUOUS, start)
+            and _lower_word_follows(text, end)
+            # "Via Roma, 10", "Plaza de España 3": written as an address after all
+            and not _ARTICLE_OR_COMMA.search(text, start, end)
+        ):
             continue
         out.append((kind, start, _trailer(rx, text, end), score))
     for m in rx.unit_first.finditer(window):  # "Flat 60\nPaula Court" (en_GB)

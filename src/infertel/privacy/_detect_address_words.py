@@ -88,6 +88,7 @@ SUFFIX_HINTS = (
 #: street word count ("ship to 12 Hodges Mountains").
 ADDRESS_CONTEXT = (
     "address", "addr", "live", "living", "reside", "located", "location", "ship", "deliver",
+    "moved", "moving", "move to", "relocat", "stay", "based at",
     "mail to", "send to", "visit", "home", "office", "hq", "headquarter", "billing",
     "postal", "street", "dirección", "direccion", "domicilio", "vive en", "adresse",
     "habite", "domicile", "livraison", "anschrift", "wohn", "liefer", "indirizzo", "abita",

@@ -150,11 +150,12 @@ class NumberScanner:
                 start, end = spans[0][0], spans[n - 2][1]
                 out.append((P.CREDIT_CARD, start, end, P.SCORES[P.CREDIT_CARD]))
             return
+        found: list[Cand] = []
         left = 0
         while left < n:
             for j in range(min(n, left + _MAX_SUBRUN_GROUPS), left, -1):
                 if (left, j) != (0, n) and self._classify_sub(
-                    text, spans, groups, seps, left, j, glued and left == 0, out
+                    text, spans, groups, seps, left, j, glued and left == 0, found
                 ):
                     left = j
                     break
@@ -164,12 +165,24 @@ class NumberScanner:
         while right > left:
             for i in range(max(left, right - _MAX_SUBRUN_GROUPS), right):
                 if (i, right) != (0, n) and self._classify_sub(
-                    text, spans, groups, seps, i, right, glued and i == 0, out
+                    text, spans, groups, seps, i, right, glued and i == 0, found
                 ):
                     right = i
                     break
             else:
                 break
+        # At most two entities, accounting for the whole run but short groups at one end
+        # (an expiry and a CVV after a card, a year before a phone number): in a list of
+        # numbers ("input_ids 17689 10949 27552 ...") neighbours that happen to validate
+        # as a phone number are not one.
+        rest = groups[left:right]
+        if len(found) > 2:
+            return  # three or more numbers in a row: a list, not neighbouring values
+        if not rest or (
+            all(len(g) <= 4 for g in rest)
+            and ((right == n and len(rest) <= 2) or (left == 0 and len(rest) == 1))
+        ):
+            out.extend(found)
 
     def _classify_sub(
         self,
@@ -357,8 +370,8 @@ class NumberScanner:
                     return 0
                 if len(groups) == 4 and max(len(group) for group in groups) <= 3:
                     return 0
-            if candidate.count("/") > 1:
-                return 0
+            if candidate.count("/") > 1 and not international:
+                return 0  # dates, fractions, paths; "+34/612/31/90/80" is a number
         # phonenumbers PhoneNumberMatcher rules (leniency VALID); each regex only runs when
         # the characters it needs are present.
         if "/" in candidate and rx.slash_dates.search(candidate):

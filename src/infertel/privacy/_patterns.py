@@ -313,14 +313,15 @@ DEFAULT_PHONE_REGIONS: tuple[str, ...] = (
 #: Words before a national number that make it a phone number even when its digits alone
 #: would be too weak (9 digits without separators, no trunk prefix): several languages'
 #: "phone", "mobile", "call" and common key spellings, as substrings of the lower-cased
-#: CONTEXT_WINDOW before the number. "tel" and "bel" count only as whole words (not
-#: "telemetry", "hotel", "label"): PHONE_CONTEXT_WORDS.
+#: CONTEXT_WINDOW before the number. "tel", "bel" and "ring" count only as whole words
+#: (not "telemetry", "hotel", "label", "string"): PHONE_CONTEXT_WORDS.
 PHONE_CONTEXT = (
     "phone",
     "telef",
     "teléf",
     "téléph",
     "mobil",
+    "mobiel",
     "móvil",
     "movil",
     "cell",
@@ -332,6 +333,7 @@ PHONE_CONTEXT = (
     "reach",
     "dial",
     "llam",
+    "llám",
     "tfno",
     "tlf",
     "appel",
@@ -345,5 +347,6 @@ PHONE_CONTEXT = (
     "ligar",
     "celular",
     "handy",
+    "rufnummer",
 )
-PHONE_CONTEXT_WORDS = ("tel", "bel")
+PHONE_CONTEXT_WORDS = ("tel", "bel", "ring")
