@@ -68,8 +68,8 @@ class ProtobufRequests:
     """Encodes spans and log records of one pipeline (one resource, one scope) and wraps a
     batch of them into one request. Worker thread only (the attribute cache is not locked)."""
 
-    __slots__ = ("_attributes", "_body_event", "_resource", "_scope", "_wrap_head",
-                 "_wrap_tail", "resource", "scope")
+    __slots__ = ("_attributes", "_body_event", "_resource", "_resource_schema", "_scope",
+                 "_wrap_head", "_wrap_tail", "resource", "scope")
 
     def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
         self.resource = resource
@@ -80,18 +80,28 @@ class ProtobufRequests:
         self._scope = field_bytes(1, _scope_bytes(scope))
         self._wrap_head = self._scope  # ScopeSpans / ScopeLogs: scope first
         self._wrap_tail = field_text(3, scope.schema_url)
+        self._resource_schema = field_text(3, resource.schema_url)
 
     # ------------------------------------------------------------------ requests
     def request(self, signal: str, records: list[bytes]) -> bytes:
         """``Export{Trace,Logs}ServiceRequest`` bytes holding ``records`` (each an encoded
         ``Span`` or ``LogRecord``) under this pipeline's resource and scope. Both requests
         have the same shape (resource_X = 1, scope_X = 2, records = 2), so ``signal``
-        ("traces" or "logs") changes nothing."""
-        scoped = self._wrap_head + repeated(b"\x12", [varint(len(r)) + r for r in records]) \
-            + self._wrap_tail
-        resource_block = self._resource + field_bytes(2, scoped) \
-            + field_text(3, self.resource.schema_url)
-        return field_bytes(1, resource_block)
+        ("traces" or "logs") changes nothing. Lengths are summed first, so the records are
+        copied once, into the request."""
+        parts: list[bytes] = []
+        size = 0
+        for record in records:
+            prefix = b"\x12" + varint(len(record))
+            parts.append(prefix)
+            parts.append(record)
+            size += len(prefix) + len(record)
+        scoped = len(self._wrap_head) + size + len(self._wrap_tail)
+        scoped_prefix = b"\x12" + varint(scoped)
+        schema = self._resource_schema
+        block = len(self._resource) + len(scoped_prefix) + scoped + len(schema)
+        return b"".join([b"\x0a", varint(block), self._resource, scoped_prefix, self._wrap_head,
+                         *parts, self._wrap_tail, schema])
 
     # ------------------------------------------------------------------ calls
     def call(self, call: ScrubbedCall, with_span: bool) -> tuple[bytes | None, bytes]:

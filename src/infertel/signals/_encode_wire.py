@@ -166,24 +166,54 @@ class Attributes:
         return varint(len(body)) + body
 
     def items(self, attributes: Mapping[str, Any]) -> list[bytes]:
-        """Each attribute as a length-prefixed ``KeyValue``, in the map's order."""
-        out = []
+        """Each attribute as a length-prefixed ``KeyValue``, in the map's order. The scalar
+        cases are written inline: this loop runs for every attribute of every record."""
+        try:
+            return self._items(attributes)
+        except UnicodeEncodeError:  # lone surrogates: the sanitising encoder replaces them
+            raise Unencodable("text") from None
+
+    def _items(self, attributes: Mapping[str, Any]) -> list[bytes]:
+        out: list[bytes] = []
+        append = out.append
         cached = self._cached_keys
         pairs = self._pairs
-        pair = self.pair
+        keys = self._keys
+        small = _SMALL
         for key, value in attributes.items():
-            if type(key) is not str:
-                raise Unencodable("key")
-            if type(value) is str and key in cached:
-                encoded = pairs.get((key, value))
-                if encoded is None:
-                    encoded = pair(key, any_value(value))
-                    if len(pairs) >= _PAIR_CACHE_SIZE:
-                        pairs.clear()  # a key whose values did not repeat after all
-                    pairs[(key, value)] = encoded
-                out.append(encoded)
+            kind = type(value)
+            remember = False
+            if kind is str:
+                if key in cached:
+                    encoded = pairs.get((key, value))
+                    if encoded is not None:
+                        append(encoded)
+                        continue
+                    remember = True
+                data = value.encode("utf-8")
+                size = len(data)
+                value_bytes = b"\x0a" + (small[size] if size < 16384 else varint(size)) + data
+            elif kind is float:
+                value_bytes = b"\x21" + _double(value)
+            elif kind is bool:
+                value_bytes = _TRUE if value else _FALSE
+            elif kind is int and INT64_MIN <= value <= INT64_MAX:
+                value_bytes = b"\x18" + varint(value & _U64)
             else:
-                out.append(pair(key, any_value(value)))
+                value_bytes = any_value(value)
+            key_bytes = keys.get(key)
+            if key_bytes is None:
+                key_bytes = self.key(key)
+            size = len(value_bytes)
+            body = key_bytes + b"\x12" + (small[size] if size < 16384 else varint(size)) \
+                + value_bytes
+            size = len(body)
+            encoded = (small[size] if size < 16384 else varint(size)) + body
+            if remember:
+                if len(pairs) >= _PAIR_CACHE_SIZE:
+                    pairs.clear()  # a key whose values did not repeat after all
+                pairs[(key, value)] = encoded
+            append(encoded)
         return out
 
 
