@@ -2,18 +2,23 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/bench_redaction.py [--quick] \
-        [--out benchmarks/results/redaction.json]
+    .venv/bin/python benchmarks/bench_redaction.py [--quick] [--no-ner] \
+        [--out benchmarks/results/redaction.json] [--src path/to/another/src]
+
+``--src`` benchmarks the detector of another source tree (e.g. an older commit exported with
+``git archive``) against the same corpora and workloads, for before/after figures.
 
 Measures, in one run:
 
-(a) recall / precision per entity type on ``tests/privacy/corpus/pii_corpus.jsonl`` for
-    ``PiiDetector`` and for Presidio's own pattern recognizers (AnalyzerEngine with the
-    ``no_op`` NLP engine and its default recognizers);
+(a) recall / precision per entity type on ``tests/privacy/corpus/pii_corpus.jsonl`` and on
+    ``pii_corpus_forms.jsonl`` (encoded values, separators, neighbours, prefixes, national
+    phones, addresses, exception text, markers) for ``PiiDetector`` and for Presidio's own
+    pattern recognizers (AnalyzerEngine with the ``no_op`` NLP engine and its default
+    recognizers);
 (b) throughput of ``PiiDetector.redact`` (cache disabled) against Presidio
     ``AnalyzerEngine(no_op) + AnonymizerEngine`` on 100-char and 1 KB texts built from the
-    corpus, with and without PII; interleaved rounds, medians; cached throughput is
-    reported separately;
+    corpus, with and without PII, and 1 KB texts of the forms corpus; interleaved rounds,
+    medians; cached throughput is reported separately;
 (c) NER mode: PERSON / LOCATION recall and throughput against Presidio with the same
     spaCy model (``en_core_web_sm``), per text and batched;
 (d) the time of ``import infertel`` in a fresh interpreter.
@@ -41,12 +46,26 @@ from typing import Any
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+
+
+def _source_tree(argv: Sequence[str]) -> Path:
+    """``--src`` is read before the detector is imported (it decides which one is)."""
+    for i, arg in enumerate(argv):
+        if arg == "--src" and i + 1 < len(argv):
+            return Path(argv[i + 1]).resolve()
+        if arg.startswith("--src="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return ROOT / "src"
+
+
+SRC = _source_tree(sys.argv[1:])
+sys.path.insert(0, str(SRC))
 
 from infertel.privacy import PiiDetector  # noqa: E402
 from infertel.privacy import _patterns as P  # noqa: E402
 
 CORPUS = ROOT / "tests" / "privacy" / "corpus" / "pii_corpus.jsonl"
+FORMS = ROOT / "tests" / "privacy" / "corpus" / "pii_corpus_forms.jsonl"
 NER_TYPES = ("PERSON", "LOCATION")
 #: Presidio entity type -> the corpus entity type it is credited for.
 PRESIDIO_MAP = {
@@ -391,6 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer texts and rounds")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/redaction.json")
     parser.add_argument("--no-ner", action="store_true", help="skip the NER section")
+    parser.add_argument("--src", type=Path, default=SRC, help="source tree of the detector")
     args = parser.parse_args(argv)
     quick = args.quick
     rounds = 3 if quick else 7
@@ -398,17 +418,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     min_s = 0.3 if quick else 1.0
 
     rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    forms = [json.loads(line) for line in FORMS.read_text(encoding="utf-8").splitlines()]
     ours = PiiDetector(cache_size=0)
     ours_cached = PiiDetector()
     analyzer, anonymizer = presidio_engines()
     same_entities = [e for e in PRESIDIO_MAP if e not in NER_TYPES]
 
     result: dict[str, Any] = {
-        "command": "benchmarks/bench_redaction.py" + (" --quick" if quick else ""),
+        "command": "benchmarks/bench_redaction.py"
+        + (" --quick" if quick else "")
+        + ("" if SRC == ROOT / "src" else f" --src {SRC}"),
         "machine": machine(),
         "corpus": {
             "sentences": len(rows),
             "negatives": sum(1 for r in rows if not r["spans"]),
+        },
+        "forms_corpus": {
+            "sentences": len(forms),
+            "negatives": sum(1 for r in forms if not r["spans"]),
         },
     }
 
@@ -416,10 +443,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     acc_ours = evaluate(rows, lambda t: ours_spans(ours, t), None, STRUCTURED)
     acc_presidio = evaluate(rows, lambda t: presidio_spans(analyzer, t), PRESIDIO_MAP, STRUCTURED)
     result["accuracy"] = {"ours": acc_ours, "presidio": acc_presidio}
+    result["accuracy_forms"] = {
+        "ours": evaluate(forms, lambda t: ours_spans(ours, t), None, STRUCTURED),
+        "presidio": evaluate(
+            forms, lambda t: presidio_spans(analyzer, t), PRESIDIO_MAP, STRUCTURED
+        ),
+    }
 
     # (b) throughput
     rng = random.Random(7)
     workloads = build_texts(rows, rng, n_texts)
+    # Texts made of the forms corpus (encoded, glued, national, addresses...): not part of
+    # the earlier runs' workloads, which stay as they were for comparison.
+    workloads["forms_1k"] = build_texts(forms, random.Random(8), n_texts)["pii_1k"]
 
     def presidio_redact(text: str) -> str:
         res = analyzer.analyze(text=text, language="en")
@@ -472,26 +508,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 def report(result: dict[str, Any]) -> None:
     m = result["machine"]
     print(f"machine: {m['cpu']} x{m['nproc']}, Python {m['python']}")
-    print(
-        "\n(a) accuracy on the corpus "
-        f"({result['corpus']['sentences']} sentences, {result['corpus']['negatives']} negative)"
-    )
-    print(f"{'entity':16} {'gold':>5} {'recall':>7} {'P.recall':>8} {'P.any':>6} "
-          f"{'prec':>6} {'P.prec':>6}")  # fmt: skip
-    ours = result["accuracy"]["ours"]["per_type"]
-    pres = result["accuracy"]["presidio"]["per_type"]
-    for entity in STRUCTURED:
-        o = ours[entity]
-        p = pres[entity]
+    for key, corpus in (("accuracy", "corpus"), ("accuracy_forms", "forms_corpus")):
         print(
-            f"{entity:16} {o['gold']:>5} {fmt(o['recall']):>7} {fmt(p['recall']):>8} "
-            f"{fmt(p['covered_by_any_type']):>6} {fmt(o['precision']):>6} {fmt(p['precision']):>6}"
+            f"\n(a) accuracy on {corpus} "
+            f"({result[corpus]['sentences']} sentences, {result[corpus]['negatives']} negative)"
         )
-    print(
-        "findings in negative sentences: ours "
-        f"{result['accuracy']['ours']['negatives_with_findings']}, presidio "
-        f"{result['accuracy']['presidio']['negatives_with_findings']}"
-    )
+        print(f"{'entity':16} {'gold':>5} {'recall':>7} {'P.recall':>8} {'P.any':>6} "
+              f"{'prec':>6} {'P.prec':>6}")  # fmt: skip
+        ours = result[key]["ours"]["per_type"]
+        pres = result[key]["presidio"]["per_type"]
+        for entity in STRUCTURED:
+            o = ours[entity]
+            p = pres[entity]
+            if not o["gold"] and not o["predicted"]:
+                continue
+            print(
+                f"{entity:16} {o['gold']:>5} {fmt(o['recall']):>7} {fmt(p['recall']):>8} "
+                f"{fmt(p['covered_by_any_type']):>6} {fmt(o['precision']):>6} "
+                f"{fmt(p['precision']):>6}"
+            )
+        print(
+            "findings in negative sentences: ours "
+            f"{result[key]['ours']['negatives_with_findings']}, presidio "
+            f"{result[key]['presidio']['negatives_with_findings']}"
+        )
     print("\n(b) redact throughput, texts/s (median of interleaved rounds; ours without cache)")
     print(f"{'workload':10} {'chars':>6} {'ours':>10} {'presidio':>9} {'ratio':>7} "
           f"{'P.same':>8} {'ratio':>7} {'cached':>10}")  # fmt: skip

@@ -199,9 +199,13 @@ class _AddressRegexes:
             + _suffix_lookbehind(suffixes)
             + ")"
         )
-        # Types that start an address may also follow a quote, a bracket or a line break
-        # ('"Calle Mayor 3"').
-        self.leading = re.compile("[\"'(\n](?=[A-Z])" + _trie(W.ES_IT_TYPES) + rf"(?![{_LOWER}])")
+        # Types that start an address may also follow a quote or a line break ('"Calle
+        # Mayor 3"'): one regex per character, since a literal first character is searched
+        # for several times faster than a class of them.
+        self.leading = tuple(
+            re.compile(re.escape(ch) + "(?=[A-Z])" + _trie(W.ES_IT_TYPES) + rf"(?![{_LOWER}])")
+            for ch in "\"'\n"
+        )
         self.first = re.compile(NUMBER_FIRST)
         self.gate = re.compile(SUFFIX_GATE)
         self.suffix = re.compile(SUFFIX_FORM)
@@ -228,8 +232,9 @@ def address_candidates(text: str, out: list[Cand]) -> None:
     windows: list[tuple[int, int]] = []
     for m in rx.hint.finditer(text):
         windows.append(m.span())
-    for m in rx.leading.finditer(text):
-        windows.append(m.span())
+    for leading in rx.leading:
+        for m in leading.finditer(text):
+            windows.append(m.span())
     if text.startswith(_STARTS):
         windows.append((0, 1))
     if not windows:

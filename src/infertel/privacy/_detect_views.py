@@ -202,8 +202,11 @@ def _fold(ch: str) -> str | None:
 
 def _unicode_edits(text: str) -> Iterator[_Edit]:
     for m in _NON_ASCII.finditer(text):
+        run = m.group()
+        if len(run) > 2 and not _needs_unicode(run):
+            continue  # ordinary non-Latin text ("ユーザー"): nothing to fold, checked in C
         base = m.start()
-        for k, ch in enumerate(m.group()):
+        for k, ch in enumerate(run):
             folded = _fold(ch)
             if folded is not None:
                 yield base + k, base + k + 1, folded
@@ -231,17 +234,22 @@ def decoded_view(
     changed: list[tuple[int, int]] = []
     current = text
     skip = _Covered(covered) if covered else None
+    # Round 1 runs every decoder whose trigger is in the text; later rounds only those
+    # whose trigger a replacement produced ("%25" gave "%", "%EF%BC%A0" gave "＠").
+    triggers = "\\%&\x80"
     for _ in range(_MAX_ROUNDS):
-        before = view
-        if "\\" in current:
-            current, view = _step(current, view, _escape_edits(current), changed, skip)
-        if "%" in current and _PERCENT.search(current):
-            current, view = _step(current, view, _percent_edits(current), changed, skip)
-        if "&" in current and ";" in current:
-            current, view = _step(current, view, _html_edits(current), changed, skip)
-        if not current.isascii() and _needs_unicode(current):
-            current, view = _step(current, view, _unicode_edits(current), changed, skip)
-        if view is before:
+        produced: list[str] = []
+        if "\\" in triggers and "\\" in current:
+            current, view = _step(current, view, _escape_edits(current), changed, skip, produced)
+        if "%" in triggers and "%" in current and _PERCENT.search(current):
+            current, view = _step(current, view, _percent_edits(current), changed, skip, produced)
+        if "&" in triggers and "&" in current and ";" in current:
+            current, view = _step(current, view, _html_edits(current), changed, skip, produced)
+        if "\x80" in triggers and not current.isascii() and _needs_unicode(current):
+            current, view = _step(current, view, _unicode_edits(current), changed, skip, produced)
+        new = "".join(produced)
+        triggers = "".join(t for t in "\\%&" if t in new) + ("" if new.isascii() else "\x80")
+        if not triggers:
             break
     if view is None:
         return None
@@ -276,7 +284,9 @@ def _step(
     edits: Iterator[_Edit],
     changed: list[tuple[int, int]],
     skip: _Covered | None,
+    produced: list[str],
 ) -> tuple[str, View | None]:
+    """Apply one decoder's edits; records the original spans changed and the replacements."""
     spans: list[tuple[int, int]] = []
 
     def kept() -> Iterator[_Edit]:
@@ -285,6 +295,7 @@ def _step(
             if skip is not None and span in skip:
                 continue
             spans.append(span)
+            produced.append(edit[2])
             yield edit
 
     applied = apply_edits(current, kept(), view)
