@@ -85,7 +85,7 @@ class NumberScanner:
         seps = pieces[2:-1:2]
         if glued and run[0] != "+" and not run.startswith("00"):
             # Glued to a word: only a separated or bare SSN (9 digits) or a card (13+).
-            nd = sum(len(g) for g in groups)
+            nd = sum(map(len, groups))
             if nd != 9 and nd < 13:
                 return
         if self._classify(text, start, end, run, groups, seps, glued, out):
@@ -93,19 +93,22 @@ class NumberScanner:
         n = len(groups)
         if n == 1:
             return
+        # Uniformly separated: one number that failed (a card failing Luhn), or numbers side
+        # by side with the same separator ("<phone> <phone>", "<card> <cvv>"). Only
+        # space-separated runs are split, and only into pieces tiled from either end, so a
+        # list of small numbers ("101 2023 2003 1037 ...") is not combed for Luhn-valid
+        # windows.
+        first = seps[0]
+        uniform = seps.count(first) == n - 1
+        if uniform and first != " ":
+            return
         spans: list[tuple[int, int]] = []
         pos = start + len(pieces[0])
         for k, group in enumerate(groups):
             spans.append((pos, pos + len(group)))
             pos += len(group) + (len(seps[k]) if k < n - 1 else 0)
-        if len(set(seps)) == 1:
-            # Uniformly separated: one number that failed (a card failing Luhn), or numbers
-            # side by side with the same separator ("<phone> <phone>", "<card> <cvv>"). Only
-            # space-separated runs are split, and only into pieces tiled from either end, so
-            # a list of small numbers ("101 2023 2003 1037 ...") is not combed for
-            # Luhn-valid windows.
-            if seps[0] == " ":
-                self._tile(text, spans, groups, seps, glued, out)
+        if uniform:
+            self._tile(text, spans, groups, seps, glued, out)
             return
         # Mixed separators: try sub-runs split at single spaces (a card number followed by
         # its expiry date, two addresses), longest first, left to right.
