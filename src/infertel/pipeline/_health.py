@@ -150,12 +150,8 @@ def _instance_id(telemetry: Any) -> str | None:
 
 
 def _redaction(scrubber: Any) -> dict[str, Any] | None:
-    """The redaction child's own health() (privacy/_offload.py), when there is a child."""
-    process = getattr(scrubber, "_offload", None)
-    report = getattr(process, "health", None)
-    if report is None:
-        return None
-    facts = report()
+    """The redaction child's own health facts (``Scrubber.child_health``), when there is one."""
+    facts = scrubber.child_health()
     return dict(facts) if isinstance(facts, Mapping) else None
 
 

@@ -85,8 +85,11 @@ def key_may_be_name(key: str) -> bool:
 
 
 def needs_recase(text: str) -> bool:
-    """All-lower-case prose: letters but no capital (the model misses most names there)."""
-    return text.islower() and _has_letter_pair(text)
+    """All-lower-case prose: letters but no capital (the model misses most names there).
+
+    Prose means two words at least: a single lower-case token such as a model name
+    (``tumor-classifier``) re-cased reads to the model like a place or a person."""
+    return text.islower() and len(text.split()) >= 2 and _has_letter_pair(text)
 
 
 def recase(text: str) -> str:

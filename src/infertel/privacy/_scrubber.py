@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from infertel.privacy._keys import SDK_KEYS, fits_shape, is_digit_run, key_entity
 from infertel.privacy._markers import split_markers
+from infertel.privacy._ner_filter import key_may_be_name
 from infertel.privacy._offload import OFFLOAD_MIN_CHARS, RedactionProcess
 from infertel.privacy._policy import PrivacyPolicy
 from infertel.privacy._pseudonym import Pseudonymizer
@@ -257,12 +258,13 @@ class Scrubber:
         return value if scrubbed == digits else scrubbed
 
     def key(self, key: str, context: ScrubContext) -> str:
-        """An attribute or map key: pattern detection only, whatever the policy's mode.
-
-        Keys are identifiers written in code (``ml.input.req.note``); NER reads dotted names as
-        people and would rename attributes. An email or token used as a key is still caught.
+        """An attribute or map key: pattern detection, and NER only for a key that reads as
+        prose (a name used as a dict key), never for identifiers written in code
+        (``ml.input.req.note``), which NER would read as people and rename.
         """
         if self.policy.detection == "patterns":
+            return self.text(key, context)
+        if key_may_be_name(key):  # a key that reads as prose ("Maria Gonzalez"): NER too
             return self.text(key, context)
         findings = self.key_detector.analyze(key)
         if not findings:
@@ -363,6 +365,11 @@ class Scrubber:
     def close(self) -> None:
         if self._offload is not None:
             self._offload.close()
+
+    def child_health(self) -> dict[str, Any] | None:
+        """The redaction child's health facts, or None when redaction runs in-process."""
+        offload = self._offload
+        return offload.health() if offload is not None else None
 
     def pseudonym(self, kind: str, value: Any) -> str:
         return self.pseudonymizer.token(kind, str(value))
