@@ -36,13 +36,16 @@ $(STAMP_BENCH): pyproject.toml benchmarks/constraints-bench.txt
 	touch $@
 
 ## make bench: overhead, sustained load, memory, import time against hand-written OTel and
-## peers; writes benchmarks/results/overhead.json (see benchmarks/README.md)
+## peers; then end to end over OTLP/HTTP to a local collector; writes
+## benchmarks/results/overhead.json and e2e.json (see benchmarks/README.md)
 bench: $(STAMP_BENCH)
 	$(VENV_BENCH)/bin/python benchmarks/bench_overhead.py
+	$(VENV_BENCH)/bin/python benchmarks/bench_e2e.py  # end to end over OTLP/HTTP (issue 12)
 
 ## make bench-smoke: the same harness with small counts, no thresholds
 bench-smoke: $(STAMP_BENCH)
 	$(VENV_BENCH)/bin/python benchmarks/bench_overhead.py --quick
+	$(VENV_BENCH)/bin/python benchmarks/bench_e2e.py --quick --out /tmp/infertel-e2e-smoke.json
 
 ## make demo: set up and run the demo on the embedded local store (./infertel-data)
 demo: $(STAMP_DEMO)

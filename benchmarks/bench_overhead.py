@@ -381,25 +381,86 @@ def setup_otel() -> list[Contender]:
     ]
 
 
-def setup_infertel(queue_size: int) -> tuple[list[Contender], Any]:
-    """Full signals through the production pipeline (worker, policy, exit scrubbing, exporter
-    wrappers); only the exporters are null. ``exporter="none"`` alone would build spans and
-    logs but skip exit scrubbing and export, so counting null exporters are passed in."""
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+class NullTransport:
+    """An OTLP transport that keeps nothing: every request is accepted at once. infertel's
+    own exporters run around it (direct encoding, delivery accounting), as in production;
+    only the network is left out. Keeps the last request per signal for the checks."""
 
+    def __init__(self, signal: str) -> None:
+        from infertel.export._transport import Destination
+
+        self.destination = Destination(signal, "http/protobuf", f"http://null/v1/{signal}")
+        self.requests = 0
+        self.last: bytes = b""
+
+    def send(self, payload: bytes, timeout: float) -> Any:
+        from infertel.export._transport import Outcome, Sent
+
+        self.requests += 1
+        self.last = payload
+        return Sent(Outcome.OK)
+
+    def close(self) -> None:
+        pass
+
+
+def null_otlp_exporters() -> tuple[Any, dict[str, NullTransport]]:
+    """infertel's OTLP exporters for the three signals, each over a :class:`NullTransport`."""
+    from infertel.export._delivery import Delivery
+    from infertel.export._exporters import (
+        EncodingLogExporter,
+        EncodingMetricExporter,
+        EncodingSpanExporter,
+        OtlpSink,
+        temporality,
+    )
+    from infertel.export._setup import Exporters
+    from infertel.export._status import ExportStatus
+
+    status = ExportStatus(dict.fromkeys(("traces", "logs", "metrics"), "otlp"))
+    transports = {signal: NullTransport(signal) for signal in ("traces", "logs", "metrics")}
+    sinks = {signal: OtlpSink(Delivery(transport, status, 10.0), None)  # type: ignore[arg-type]
+             for signal, transport in transports.items()}
+    exporters = Exporters(EncodingSpanExporter(sinks["traces"], status),
+                          EncodingLogExporter(sinks["logs"], status),
+                          EncodingMetricExporter(sinks["metrics"], status, temporality()),
+                          status=status, count_own_losses=True)
+    return exporters, transports
+
+
+def _last_error_span(transport: NullTransport) -> dict[str, Any]:
+    """Attributes and exception-event attributes of the last failing span sent."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request = ExportTraceServiceRequest.FromString(transport.last)
+    spans = [span for block in request.resource_spans for scoped in block.scope_spans
+             for span in scoped.spans if span.events]
+    if not spans:
+        return {}
+    span = spans[-1]
+    return {"attributes": {a.key: a.value.string_value for a in span.attributes},
+            "event": span.events[0].name,
+            "event_attributes": {a.key: a.value.string_value for a in span.events[0].attributes}}
+
+
+def setup_infertel(queue_size: int) -> tuple[list[Contender], Any]:
+    """Full signals through the production pipeline (worker, policy, direct encoding into one
+    OTLP request per batch and signal, delivery accounting); only the network is left out
+    (:class:`NullTransport`). Metrics are collected by the periodic reader (not per round)."""
     import infertel
     from infertel.config import resolve_settings
-    from infertel.export._setup import Exporters
     from infertel.pipeline import _lifecycle as _runtime
 
-    spans, logs = _counting_exporters()
-    reader = InMemoryMetricReader()
+    exporters, transports = null_otlp_exporters()
     settings = resolve_settings(service_name="bench-infertel", exporter="none",
                                 queue_size=queue_size)
     telemetry = infertel.Telemetry(
         settings, infertel.ModelInfo(name=MODEL_NAME, version=MODEL_VERSION),
-        exporters=Exporters(spans, logs, None), metric_readers=[reader])
+        exporters=exporters)
     _runtime.install(telemetry)
+    _must(telemetry._processor.direct is not None, "direct encoding on")
     decorate = infertel.traced_inference(
         ring=RING, segment=tier_of,
         inputs={"req.text": "redact", "req.amount": "keep"}, outputs={"score": "keep"})
@@ -416,7 +477,7 @@ def setup_infertel(queue_size: int) -> tuple[list[Contender], Any]:
         telemetry.flush(timeout=300.0, metrics=False)
 
     def exported() -> int:
-        return int(spans.count)
+        return int(telemetry.export_status.snapshot()["traces"]["exported_records"])
 
     reqs = make_requests("verify", 3)
     for req in reqs:
@@ -424,21 +485,25 @@ def setup_infertel(queue_size: int) -> tuple[list[Contender], Any]:
         with contextlib.suppress(ValueError):
             fails(req)
     drain()
-    _must(spans.count == 6 and logs.count >= 6, f"spans {spans.count}/6, logs {logs.count}")
-    attrs = dict(spans.last_error.attributes if spans.last_error is not None else {})
-    text_attr = [v for k, v in attrs.items() if k.startswith("ml.input.req.text")]
+    status = telemetry.export_status.snapshot()
+    spans, logs = status["traces"]["exported_records"], status["logs"]["exported_records"]
+    _must(spans == 6 and logs >= 6, f"spans {spans}/6, logs {logs}")
+    last = _last_error_span(transports["traces"])
+    text_attr = [v for k, v in last.get("attributes", {}).items()
+                 if k.startswith("ml.input.req.text")]
     _must(bool(text_attr) and "@example.com" not in str(text_attr), "req.text redacted")
-    _must(spans.last_error is not None and spans.last_error.events[0].name == "exception",
-          "exception event")
-    message = str(dict(spans.last_error.events[0].attributes).get("exception.message"))
+    _must(last.get("event") == "exception", "exception event")
+    message = str(last.get("event_attributes", {}).get("exception.message"))
     _must("@example.com" not in message, "exception message scrubbed")
-    _must(bool(reader.get_metrics_data()), "metric points")
+    telemetry.meter_provider.force_flush()
+    _must(transports["metrics"].requests > 0, "metric points exported")
     _must(not telemetry.dropped(), f"drops during verification: {telemetry.dropped()}")
-    verified = (f"{spans.count} spans, {logs.count} log records (req.text redacted, exception "
-                f"event with scrubbed message), metric points collected, no drops")
-    setup = (f"Telemetry(exporter='none', queue_size={queue_size}) with counting null span/log "
-             "exporters (exit scrubbing on) + InMemoryMetricReader; inputs req.text=redact, "
-             "req.amount=keep; outputs score=keep; segment callable; ring canary")
+    verified = (f"{spans} spans, {logs} log records in OTLP requests decoded back (req.text "
+                "redacted, exception event with scrubbed message), metrics exported, no drops")
+    setup = (f"Telemetry(queue_size={queue_size}) with infertel's OTLP exporters over a null "
+             "transport (direct encoding, one request per batch and signal; no network); "
+             "inputs req.text=redact, req.amount=keep; outputs score=keep; segment callable; "
+             "ring canary")
     common = {"drain": drain, "exported": exported, "setup": setup, "verified": verified}
     return [Contender("infertel", ok, **common),
             Contender("infertel_error", fails, **common)], telemetry
@@ -797,20 +862,16 @@ def calibrate_model(target_ms: float) -> tuple[Callable[[dict[str, Any]], dict[s
 
 
 def child_sustained(params: dict[str, Any]) -> dict[str, Any]:
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
     import infertel
     from infertel.config import resolve_settings
-    from infertel.export._setup import Exporters
     from infertel.pipeline import _lifecycle as _runtime
 
     rounds, calls = int(params["rounds"]), int(params["calls"])
     cpu_model, loops = calibrate_model(float(params["model_ms"]))
-    spans, logs = _counting_exporters()
+    exporters, transports = null_otlp_exporters()
     telemetry = infertel.Telemetry(
         resolve_settings(service_name="bench-sustained", exporter="none"),
-        infertel.ModelInfo(name=MODEL_NAME, version=MODEL_VERSION),
-        exporters=Exporters(spans, logs, None), metric_readers=[InMemoryMetricReader()])
+        infertel.ModelInfo(name=MODEL_NAME, version=MODEL_VERSION), exporters=exporters)
     _runtime.install(telemetry)
     traced = infertel.traced_inference(
         ring=RING, segment=tier_of,
@@ -820,7 +881,7 @@ def child_sustained(params: dict[str, Any]) -> dict[str, Any]:
         traced(req)
         cpu_model(req)
     telemetry.flush(timeout=60.0, metrics=False)
-    exported0 = spans.count
+    exported0 = telemetry.export_status.snapshot()["traces"]["exported_records"]
     rng = random.Random(11)
     results: dict[str, Any] = {}
     total_on_calls = 0
@@ -886,10 +947,8 @@ def child_sustained(params: dict[str, Any]) -> dict[str, Any]:
             "rounds": per_mode,
         }
     drops = telemetry.dropped()
-    exported = spans.count - exported0
-    last = spans.last
-    text_attr = {k: v for k, v in dict(last.attributes).items()
-                 if k.startswith("ml.input.req.text")} if last is not None else {}
+    exported = telemetry.export_status.snapshot()["traces"]["exported_records"] - exported0
+    text_attr = _last_text_attributes(transports["traces"])
     redacted = bool(text_attr) and "@example.org" not in str(text_attr) and "4111" not in str(
         text_attr)
     telemetry.shutdown(timeout=10.0)
@@ -909,6 +968,20 @@ def child_sustained(params: dict[str, Any]) -> dict[str, Any]:
         "redacted_sample": str(next(iter(text_attr.values()), ""))[:160],
         "internal_errors": telemetry.internal_errors,
     }
+
+
+def _last_text_attributes(transport: NullTransport) -> dict[str, str]:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request = ExportTraceServiceRequest.FromString(transport.last)
+    spans = [span for block in request.resource_spans for scoped in block.scope_spans
+             for span in scoped.spans]
+    if not spans:
+        return {}
+    return {a.key: a.value.string_value for a in spans[-1].attributes
+            if a.key.startswith("ml.input.req.text")}
 
 
 # ----------------------------------------------------------------------------- memory
