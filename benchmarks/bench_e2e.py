@@ -442,8 +442,12 @@ def cpu_section(plan: Plan, endpoint: str, seed: int) -> dict[str, Any]:
             rng.shuffle(order)
             for name in order:
                 calls = max(10, int(plan.calls * (MLFLOW_SCALE if name == "mlflow" else 1)))
-                rounds[name].append(children[name].ask(
-                    {"do": "round", "tag": f"r{r}-{name}", "calls": calls}))
+                collector0 = collector_cpu_s()
+                answer = children[name].ask({"do": "round", "tag": f"r{r}-{name}",
+                                             "calls": calls})
+                # What the collector spent on this round (it keeps working a little after).
+                answer["collector_cpu_us"] = (collector_cpu_s() - collector0) / calls * 1e6
+                rounds[name].append(answer)
             print(f"  round {r + 1}/{plan.rounds}", file=sys.stderr, flush=True)
     finally:
         checks = {}
@@ -463,6 +467,7 @@ def cpu_section(plan: Plan, endpoint: str, seed: int) -> dict[str, Any]:
             "cpu_us": median([d["cpu_us"] for d in data]),
             "children_cpu_us": median([d["children_cpu_us"] for d in data]),
             "wall_us": median([d["wall_us"] for d in data]),
+            "collector_cpu_us": median([d["collector_cpu_us"] for d in data]),
             "median_us": median([d["median_ns"] for d in data]) / 1000,
             "p99_us": median([d["p99_ns"] for d in data]) / 1000,
             "cpu_x": ratio("cpu_us"),
@@ -494,9 +499,13 @@ def sustained_section(plan: Plan, endpoint: str, seed: int) -> dict[str, Any]:
             order = list(children)
             rng.shuffle(order)
             for name in order:
-                data[name].append(children[name].ask(
+                collector0 = collector_cpu_s()
+                answer = children[name].ask(
                     {"do": "sustained", "tag": f"s{r}-{name}", "calls": plan.sustained_calls,
-                     "loops": loops}))
+                     "loops": loops})
+                answer["collector_cpu_us"] = (collector_cpu_s() - collector0) \
+                    / plan.sustained_calls * 1e6
+                data[name].append(answer)
     finally:
         check = children["sustained_on"].close().get("check", {})
         children["sustained_off"].close()
@@ -515,6 +524,8 @@ def sustained_section(plan: Plan, endpoint: str, seed: int) -> dict[str, Any]:
                                             for a, b in zip(off, on, strict=True)]),
         "on_children_cpu_us_per_call": median([d["children_cpu_us"] for d in on]),
         "on_drain_s_median": median([d["drain_s"] for d in on]),
+        # The collector runs on the same two vCPUs and re-scrubs every record it receives.
+        "on_collector_cpu_us_per_call": median([d["collector_cpu_us"] for d in on]),
         "check": check,
         "drops_total": sum(check.get("dropped", {}).values()),
         "rounds_data": data,
@@ -557,13 +568,13 @@ def report(result: dict[str, Any]) -> None:
               f"({cpu['rounds']} rounds x {cpu['calls_per_round']} calls; medians of per-round "
               "ratios to the baseline)")
         print("| contender | CPU us/call | x | +children x | wall+drain us | x | "
-              "median us | x | p99 us | x |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+              "median us | x | p99 us | x | collector CPU us/call |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for row in cpu["contenders"].values():
             print(f"| {row['label']} | {row['cpu_us']:.1f} | {row['cpu_x']:.2f} | "
                   f"{row['cpu_with_children_x']:.2f} | {row['wall_us']:.1f} | "
                   f"{row['wall_x']:.2f} | {row['median_us']:.2f} | {row['median_x']:.2f} | "
-                  f"{row['p99_us']:.2f} | {row['p99_x']:.2f} |")
+                  f"{row['p99_us']:.2f} | {row['p99_x']:.2f} | {row['collector_cpu_us']:.0f} |")
         for name, why in cpu["not_measured"].items():
             print(f"| {LABELS[name]} | not measured: {why} |")
     sustained = result.get("sustained")
@@ -572,11 +583,28 @@ def report(result: dict[str, Any]) -> None:
               f"text redacted, 1 serving thread: off {sustained['off_calls_per_s']:.0f}/s, on "
               f"{sustained['on_calls_per_s']:.0f}/s, ratio {sustained['ratio']:.3f} "
               f"(serving only {sustained['ratio_serving_only']:.3f}); drops "
-              f"{sustained['drops_total']}")
+              f"{sustained['drops_total']}; CPU per call with telemetry on: "
+              f"+{sustained['on_cpu_added_us_per_call']:.0f} us in process, "
+              f"{sustained['on_children_cpu_us_per_call']:.0f} us redaction child, "
+              f"{sustained['on_collector_cpu_us_per_call']:.0f} us collector")
     for target in result.get("targets", []):
         value = target["value"]
         shown = "n/a" if value is None else f"{value:.3f}"
         print(f"{target['verdict']}  {target['target']}: {shown}")
+
+
+_COLLECTOR_PID: list[int] = []
+
+
+def collector_cpu_s() -> float:
+    """CPU seconds the collector (rotel and its Python processors) has used so far."""
+    if not _COLLECTOR_PID:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{_COLLECTOR_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _collector(workdir: Path) -> tuple[Any, str]:
@@ -585,6 +613,7 @@ def _collector(workdir: Path) -> tuple[Any, str]:
     grpc, http = common.closed_port(), common.closed_port()
     out = workdir / "collector"
     state = _collector.start(out, grpc_port=grpc, http_port=http, timeout=60.0)
+    _COLLECTOR_PID[:] = [state.pid]
     return (lambda: _collector.stop(out, timeout=10.0)), state.http_endpoint
 
 
