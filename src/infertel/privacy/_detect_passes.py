@@ -31,7 +31,7 @@ from infertel.privacy._detect_views import (
 #: decoded view on each side of what decoding changed (longer than the entities an escape
 #: can hide: e-mail addresses, numbers, tokens, addresses, a URL's user info).
 _MARKER_WINDOW = 160
-_DECODED_WINDOW = 64
+_DECODED_WINDOW = 48
 #: A decoded-view finding is new when a change lies within this many characters of it: a
 #: decoded character inside it, or an escape before or after it that hid its boundary
 #: ("\\n4111...") or its context word.
