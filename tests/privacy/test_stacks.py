@@ -194,6 +194,20 @@ def test_context_from_the_frames_reaches_the_message_line() -> None:
         assert ours.redactions == theirs.redactions == 1
 
 
+def test_the_window_reaches_as_far_as_any_detector_looks() -> None:
+    """A tripwire for detector changes: the stack window must cover the widest distance at
+    which a detector reads context (AWS secret proximity, phone/SSN words, address
+    windows merged in pairs, marker and decoded re-scan windows)."""
+    from infertel.privacy import _detect_address, _detect_passes
+    from infertel.privacy import _patterns as patterns
+    from infertel.privacy._stacks import WINDOW
+
+    reach = max(patterns.AWS_SECRET_WINDOW, patterns.CONTEXT_WINDOW,
+                patterns.SSN_CONTEXT_AFTER, 2 * _detect_address._WINDOW,
+                _detect_passes._MARKER_WINDOW, _detect_passes._DECODED_WINDOW)
+    assert reach <= WINDOW
+
+
 def test_policies_without_windows_scrub_the_whole_text() -> None:
     probe_counts: list[int] = []
     stacks = StackTexts()
