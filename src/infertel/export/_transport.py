@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import enum
 import gzip
+import http.client
 import os
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -119,57 +121,124 @@ def make_transport(destination: Destination) -> Transport:
 
 
 class HttpTransport:
-    """OTLP/HTTP with ``requests`` (a dependency of OpenTelemetry's own HTTP exporter)."""
+    """OTLP/HTTP over one persistent ``http.client`` connection per destination.
+
+    ``requests`` cost 0.93 ms of CPU per POST here (0.52 ms without re-reading the proxy
+    environment on every call); ``http.client`` costs 0.13 ms. What ``requests`` honoured and
+    this keeps: the certificate, client key and certificate and headers from the OTLP variables,
+    the default CA bundle (``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, else certifi's, as
+    ``requests`` does), gzip, a timeout on connect and on each read, and ``HTTP(S)_PROXY`` /
+    ``NO_PROXY`` (read once, here, instead of on every POST). Not kept: redirects (a 3xx is a
+    rejection) and ``.netrc`` credentials.
+    """
+
+    _MAX_BODY: Final = 1 << 20  # a response is a small OTLP message; a proxy page is cut here
 
     def __init__(self, destination: Destination) -> None:
+        import base64
+        import urllib.request
+
         self.destination = destination
         self._lock = threading.Lock()
-        self._session: Any = None
+        self._connection: http.client.HTTPConnection | None = None
         self._pid = 0
+        self._tls: ssl.SSLContext | None = None
+        parts = urlsplit(destination.url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port or (443 if self._https else 80)
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._headers = {"Content-Type": "application/x-protobuf", **destination.headers}
         if destination.compression == "gzip":
             self._headers["Content-Encoding"] = "gzip"
+        # The proxy, as requests would pick it (environment, NO_PROXY), resolved once.
+        self._proxy: tuple[str, int] | None = None
+        self._proxy_headers: dict[str, str] = {}
+        proxy = urllib.request.getproxies().get(parts.scheme or "http")
+        if proxy and not urllib.request.proxy_bypass(self._host):
+            proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            self._proxy = (proxy_parts.hostname or "localhost", proxy_parts.port or 80)
+            if proxy_parts.username is not None:
+                token = base64.b64encode(
+                    f"{proxy_parts.username}:{proxy_parts.password or ''}".encode()).decode()
+                self._proxy_headers["Proxy-Authorization"] = f"Basic {token}"
+            if not self._https:  # plain HTTP through a proxy: absolute URL, auth per request
+                self._target = destination.url
+                self._headers.update(self._proxy_headers)
 
-    def _current_session(self) -> Any:
-        if self._session is None or self._pid != os.getpid():
-            import requests  # loaded on first export: keeps `import infertel` light
-
-            # A forked child must not share the parent's pooled sockets.
-            self._session = requests.Session()
-            self._pid = os.getpid()
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
             destination = self.destination
-            if destination.certificate:
-                self._session.verify = destination.certificate
+            cafile = destination.certificate or os.environ.get("REQUESTS_CA_BUNDLE") \
+                or os.environ.get("CURL_CA_BUNDLE")
+            if not cafile:
+                try:
+                    import certifi
+
+                    cafile = certifi.where()
+                except ImportError:  # the system's store then
+                    cafile = None
+            context = ssl.create_default_context(cafile=cafile)
             if destination.client_certificate:
-                self._session.cert = ((destination.client_certificate, destination.client_key)
-                                      if destination.client_key
-                                      else destination.client_certificate)
-        return self._session
+                context.load_cert_chain(destination.client_certificate,
+                                        destination.client_key or None)
+            self._tls = context
+        return self._tls
+
+    def _connect(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """The open connection (its timeout set to this call's) and whether it is new."""
+        connection = self._connection
+        if connection is not None and self._pid == os.getpid():
+            connection.timeout = timeout
+            if connection.sock is not None:
+                connection.sock.settimeout(timeout)
+            return connection, False
+        # A forked child must not share the parent's socket: a new one, the old left alone.
+        host, port = self._proxy or (self._host, self._port)
+        if self._https:
+            connection = http.client.HTTPSConnection(host, port, timeout=timeout,
+                                                     context=self._tls_context())
+            if self._proxy is not None:
+                connection.set_tunnel(self._host, self._port, headers=self._proxy_headers)
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        self._connection, self._pid = connection, os.getpid()
+        return connection, True
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and self._pid == os.getpid():
+            connection.close()
 
     def send(self, payload: bytes, timeout: float) -> Sent:
-        import requests
-
         body = gzip.compress(payload, compresslevel=1) if \
             self.destination.compression == "gzip" else payload
         with self._lock:
-            session = self._current_session()
             for attempt in (1, 2):
+                fresh = True
                 try:
-                    response = session.post(self.destination.url, data=body,
-                                            headers=self._headers, timeout=timeout)
-                    content = response.content
-                except requests.exceptions.Timeout:
+                    connection, fresh = self._connect(timeout)
+                    connection.request("POST", self._target, body=body, headers=self._headers)
+                    response = connection.getresponse()
+                    content = response.read(self._MAX_BODY)
+                    if not response.isclosed():  # a body past the cap: the socket is unusable
+                        self._drop()
+                except TimeoutError:
+                    self._drop()
                     return Sent(Outcome.RETRY, "timeout")
-                except requests.exceptions.ConnectionError:
-                    # Once more at once: a pooled connection the collector closed looks like
-                    # this. A second refusal means the collector is down.
-                    if attempt == 1:
+                except (OSError, http.client.HTTPException):
+                    # Refused, reset, TLS failure, no status line. Once more at once if the
+                    # connection was a kept-alive one the collector may have closed meanwhile;
+                    # a fresh connection failing means the collector is down.
+                    self._drop()
+                    if attempt == 1 and not fresh:
                         continue
                     return Sent(Outcome.RETRY, "connection failed")
                 except Exception as error:  # invalid header, TLS file unreadable...
+                    self._drop()
                     return Sent(Outcome.RETRY, type(error).__name__)
                 break
-        status = response.status_code
+        status = response.status
         if 200 <= status < 300:
             return Sent(Outcome.OK, rejected=_rejected(self.destination.signal, content))
         outcome = Outcome.RETRY if status in HTTP_RETRYABLE else Outcome.REJECTED
@@ -177,9 +246,7 @@ class HttpTransport:
 
     def close(self) -> None:
         with self._lock:
-            if self._session is not None and self._pid == os.getpid():
-                self._session.close()
-            self._session = None
+            self._drop()
 
 
 class GrpcTransport:
