@@ -1,8 +1,9 @@
 """The bounded hand-off between serving threads and the background worker.
 
 The serving thread only appends to a deque (no lock, no wake-up call: the worker polls), so the
-hand-off costs a length check and an append. When the queue is full the item is dropped and
-counted; the serving thread never blocks and never raises.
+hand-off costs a length check and an append. ``flush()`` and ``stop()`` wake the worker at once
+through an event and wait on its idle event (no polling on the flushing thread). When the
+queue is full the item is dropped and counted; the serving thread never blocks and never raises.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Worker:
         "_queue",
         "_stop",
         "_thread",
+        "_wake",
         "maxsize",
     )
 
@@ -67,7 +69,10 @@ class Worker:
         # Held while a batch is handled; taken before a fork (see before_fork).
         self._batch_lock = threading.Lock()
         self._stop = threading.Event()
+        # Set by the worker when it found the queue empty; waited on by flush().
         self._idle = threading.Event()
+        # Set by flush()/stop() (never by submit) to end the worker's idle wait at once.
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._in_flight = 0
         self._item_cost_s = 0.0
@@ -105,15 +110,23 @@ class Worker:
     def flush(self, timeout: float) -> bool:
         """Wait until everything submitted so far is handled; False on timeout."""
         deadline = time.monotonic() + timeout
+        # _drain clears _idle before it takes anything from the queue, so "queue empty and
+        # idle" means every item submitted before this check has been handled.
         while self._queue or not self._idle.is_set():
             if not self.alive():
                 # No thread (stopped, or never started): drain here, within the deadline.
                 while self._queue and time.monotonic() < deadline:
                     self._drain()
                 return not self._queue
-            if time.monotonic() >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 return False
-            time.sleep(0.002)
+            # Event-driven instead of polling: the idle flag is cleared before the wake-up, so
+            # only a pass of the worker that starts after it can set it again. Waits are
+            # sliced so a worker that died meanwhile is noticed.
+            self._idle.clear()
+            self._wake.set()
+            self._idle.wait(min(remaining, 0.1))
         return True
 
     def stop(self, timeout: float) -> bool:
@@ -125,6 +138,7 @@ class Worker:
         deadline = time.monotonic() + max(0.0, timeout)
         flushed = self.flush(max(0.0, timeout))
         self._stop.set()
+        self._wake.set()
         left = len(self._queue)
         if left:
             self._queue.clear()
@@ -156,6 +170,8 @@ class Worker:
     def _run(self) -> None:
         housekeeping = self._housekeeping
         while not self._stop.is_set():
+            # Cleared before looking at the queue: a wake-up that comes after this is not lost.
+            self._wake.clear()
             if housekeeping is not None:
                 try:
                     housekeeping()
@@ -163,7 +179,7 @@ class Worker:
                     _log.debug("infertel worker housekeeping failed", exc_info=True)
             if not self._drain():
                 self._idle.set()
-                self._stop.wait(_POLL_INTERVAL_S)
+                self._wake.wait(_POLL_INTERVAL_S)
 
     def _batch_size(self) -> int:
         cost = self._item_cost_s
