@@ -13,10 +13,12 @@ import logging
 import os
 import re
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+# Re-exported: the budget moved to _budget.py; importers keep this path.
+from infertel.privacy._budget import ScrubContext as ScrubContext
+from infertel.privacy._budget import ScrubTimeout as ScrubTimeout
 from infertel.privacy._keys import SDK_KEYS, fits_shape, is_digit_run, key_entity
 from infertel.privacy._markers import split_markers
 from infertel.privacy._ner_filter import key_may_be_name
@@ -42,29 +44,6 @@ _CUT_WINDOW = 256
 _TOKEN_TAIL = re.compile(r"\S*$")
 # Digits and the separators numbers are written with, ending at the cut.
 _NUMBER_TAIL = re.compile(r"[\d(+][\d\s\u00a0\u202f\u2007().+/-]*$")
-
-
-class ScrubTimeout(Exception):
-    """A record's scrubbing budget ran out."""
-
-
-class ScrubContext:
-    """Budget and tally for one record.
-
-    The budget is CPU time of the scrubbing thread, not wall time: it exists to stop
-    pathological inputs, and a thread that is merely descheduled on a busy machine must not
-    make records fail closed.
-    """
-
-    __slots__ = ("deadline", "redactions")
-
-    def __init__(self, budget_s: float) -> None:
-        self.deadline = time.thread_time() + budget_s
-        self.redactions = 0
-
-    def check(self) -> None:
-        if time.thread_time() > self.deadline:
-            raise ScrubTimeout
 
 
 class Scrubber:
