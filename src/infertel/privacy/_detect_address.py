@@ -37,6 +37,7 @@ _ARTICLE_OR_COMMA = re.compile(
 )
 #: Street types that may start the text itself (no space before them).
 _STARTS = (*W.ES_IT_TYPES, "calle")
+_STARTS_FIRST = frozenset(word[0] for word in _STARTS)
 
 
 def _trie(words: tuple[str, ...]) -> str:
@@ -203,7 +204,10 @@ class _AddressRegexes:
         # Mayor 3"'): one regex per character, since a literal first character is searched
         # for several times faster than a class of them.
         self.leading = tuple(
-            re.compile(re.escape(ch) + "(?=[A-Z])" + _trie(W.ES_IT_TYPES) + rf"(?![{_LOWER}])")
+            (
+                ch,
+                re.compile(re.escape(ch) + "(?=[A-Z])" + _trie(W.ES_IT_TYPES) + rf"(?![{_LOWER}])"),
+            )
             for ch in "\"'\n"
         )
         self.first = re.compile(NUMBER_FIRST)
@@ -229,13 +233,11 @@ def _regexes() -> _AddressRegexes:
 def address_candidates(text: str, out: list[Cand]) -> None:
     """Append STREET_ADDRESS candidates in ``text`` (which holds at least one digit)."""
     rx = _regexes()
-    windows: list[tuple[int, int]] = []
-    for m in rx.hint.finditer(text):
-        windows.append(m.span())
-    for leading in rx.leading:
-        for m in leading.finditer(text):
-            windows.append(m.span())
-    if text.startswith(_STARTS):
+    windows = [m.span() for m in rx.hint.finditer(text)]
+    for char, leading in rx.leading:
+        if char in text:
+            windows.extend(m.span() for m in leading.finditer(text))
+    if text[:1] in _STARTS_FIRST and text.startswith(_STARTS):
         windows.append((0, 1))
     if not windows:
         return

@@ -42,6 +42,7 @@ class Regexes:
         self.basic = re.compile(P.BASIC)
         self.secret = re.compile(P.SECRET_ASSIGN)
         self.secret_key = re.compile(P.SECRET_KEY_FULL)
+        self.key_assigned = re.compile(r"[a-z0-9]*[\"']?[ \t]*[:=]")
         self.email_domain = re.compile(P.EMAIL_DOMAIN)
         self.iban = re.compile(P.IBAN)
         self.ipv6 = re.compile(P.IPV6)

@@ -58,7 +58,13 @@ class Passes:
         """Pattern candidates in ``text`` and in its decoded and marker-free views."""
         scan = self._scan
         out = scan(self._masked(text) if "<" in text else text)
-        decoded = decoded_view(text, _covering(out)) if needs_decoding(text) else None
+        decoded = None
+        if needs_decoding(text):
+            covered = _covering(out)
+            # Escapes inside findings already made (a credential URL's "%2F", a private
+            # key's "\\n") are left alone, so decoding is needed only for what lies outside.
+            if covered is None or needs_decoding(_outside(text, covered)):
+                decoded = decoded_view(text, covered)
         view: View | None = None
         source = text
         if decoded is not None:
@@ -66,8 +72,7 @@ class Passes:
             source = view.text
             masked = self._masked(source) if "<" in source else source
             # Only around what decoding changed: elsewhere the view is the original text,
-            # already scanned above. (Escapes inside a finding already made, like those of
-            # a credential URL or the "\\n" of a private key, were not decoded at all.)
+            # already scanned above.
             for lo, hi in windows(view, changed, _DECODED_WINDOW):
                 for entity, start, end, score in scan(masked[lo:hi]):
                     a, b = view.span(lo + start, lo + end)
@@ -132,3 +137,14 @@ def _covering(cands: list[Cand]) -> list[tuple[int, int]] | None:
         else:
             merged.append((start, end))
     return merged
+
+
+def _outside(text: str, covered: list[tuple[int, int]]) -> str:
+    """``text`` without the (sorted, disjoint) ``covered`` spans."""
+    parts = []
+    pos = 0
+    for start, end in covered:
+        parts.append(text[pos:start])
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)

@@ -217,9 +217,15 @@ class Scanner(NumberScanner):
         rx = self._rx
         tried: set[int] = set()
         values: list[tuple[int, int]] = []
+        assigned = rx.key_assigned
         for hint in P.SECRET_KEY_HINTS:
             i = lowered.find(hint)
             while i >= 0:
+                if assigned.match(lowered, i + len(hint)) is None:
+                    # Every key ends with its hint word's letters, then the assignment: no
+                    # "=" or ":" right after this word, no key here ("token count").
+                    i = lowered.find(hint, i + len(hint))
+                    continue
                 word = i
                 while word > 0 and (lowered[word - 1].isalnum() or lowered[word - 1] in "_-"):
                     word -= 1

@@ -229,8 +229,10 @@ IBAN = r"[A-Z][A-Z][0-9]{2}(?:[ \-./]?[A-Z0-9]){10,30}"
 # shapes, zone ids and prefix lengths included) are found from a colon followed by a hex
 # digit or another colon — a literal first character, so ``re`` jumps between colons —
 # and the leading hex group is walked back in Python. ``ipaddress`` is the validator, as
-# in Presidio. A candidate must contain "::" or seven colons.
-IPV6 = r":(?=[0-9A-Fa-f:])[0-9A-Fa-f:.]*"
+# in Presidio. A candidate must contain "::" or seven colons, so its first colon is followed
+# by at most four hex digits and another colon: other colons ("Authorization:Basic", "a:b")
+# are not candidates.
+IPV6 = r":(?=[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:.]*"
 IPV6_SUFFIX = r"(?:%[0-9A-Za-z]+)?(?:/[0-9]{1,3})?"
 HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
