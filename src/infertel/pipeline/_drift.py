@@ -58,6 +58,9 @@ class DriftWiring:
         self._ring = ring
         self._schema_hash = config.baseline.schema_hash
         self._internal_error = internal_error
+        # Told of every state change in the same batch, before later observers (the rollout
+        # guard's DriftAlerts): (ring, feature, level, facts) with numbers and labels only.
+        self.listeners: list[Callable[[str, str, str, dict[str, Any]], object]] = []
 
     # ------------------------------------------------------------ inside the boundary
     def bin(self, record: InferenceRecord) -> DriftFacts | None:
@@ -83,6 +86,10 @@ class DriftWiring:
                 monitor.count_violations(facts.group, facts.violations)
         now = time.time_ns()
         result = monitor.tick(now)
+        for change in result.events:
+            self._tell(change.group.get("ring", ""), change.feature, change.state, {
+                "window_start_ns": change.window_start_ns,
+                "window_end_ns": change.window_end_ns, "scores": dict(change.scores)})
         logs = self.logs
         if logs is None:
             return []
@@ -93,6 +100,13 @@ class DriftWiring:
             c.FEATURE_NAME: change.feature,
         }, now, severity="warn" if change.state != "ok" else "info")
             for change in result.events]
+
+    def _tell(self, ring: str, feature: str, level: str, facts: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(ring, feature, level, facts)
+            except Exception as exc:  # a listener never breaks the worker
+                self._internal_error(exc, reraise=False)
 
     # ------------------------------------------------------------ configure() time
     def configure_events(self, time_ns: int) -> list[Callable[[], ReadableLogRecord]]:

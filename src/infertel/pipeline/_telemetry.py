@@ -183,6 +183,9 @@ class Telemetry:
             self._processor.annotators.append(self._rollout.annotate)
             self._processor.observers.append(self._rollout.observe)
             self._rollout.register_metrics(meter)
+        if self._drift is not None and self._rollout is not None:  # DriftAlerts: the drift
+            # observer runs first, so state changes reach the guard before it looks.
+            self._drift.listeners.append(self._rollout.guard.observe_drift)
         # --- end rollout
         register_self_metrics(meter, self.worker.dropped, lambda: self._internal_errors,
                               self.scrubber.entity_counts, self.scrubber.failures)

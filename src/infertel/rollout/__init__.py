@@ -3,9 +3,11 @@
 ``RolloutGuard`` compares a candidate ring with the baseline ring on pre-registered criteria
 (``ErrorRate``, ``Latency``, ``PredictionShift``, ``Calibration``), each a mixture SPRT whose
 p-values stay valid under continuous monitoring, per segment with a Bonferroni correction over
-the whole family, after a sample-ratio-mismatch check. Decisions (``continue`` / ``promote`` /
-``rollback``) carry their evidence and go to a hash-chained audit log; a rollback flips the
-switch ``active_version()`` reads and calls ``on_rollback`` once, off the request path.
+the whole family, after a sample-ratio-mismatch check. ``DriftAlerts`` (no SPRT, outside the
+family) rolls back on a drift alert in the candidate ring that the baseline ring does not
+share. Decisions (``continue`` / ``promote`` / ``rollback``) carry their evidence and go to a
+hash-chained audit log; a rollback flips the switch ``active_version()`` reads and calls
+``on_rollback`` once, off the request path.
 
 This package imports nothing heavy and no other infertel layer-2 package.
 """
@@ -24,6 +26,7 @@ from infertel.rollout._decision import (
     Evidence,
     SrmCheck,
 )
+from infertel.rollout._drift_gate import DriftAlerts, DriftEvidence
 from infertel.rollout._guard import STATE_VALUES, RolloutGuard
 from infertel.rollout._plan import canonical_json
 from infertel.rollout._registry import current_inference_id, record_outcome
@@ -41,6 +44,8 @@ __all__ = [
     "ChainReport",
     "Criterion",
     "Decision",
+    "DriftAlerts",
+    "DriftEvidence",
     "ErrorRate",
     "Evidence",
     "Latency",

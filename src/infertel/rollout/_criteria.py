@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from infertel.rollout._cells import Cell
 from infertel.rollout._decision import Evidence
+from infertel.rollout._drift_gate import DriftAlerts
 from infertel.rollout._stats import half_width, mean_difference, mixture_log_lr, two_proportion
 
 Harm = Literal["increase", "either"]
@@ -230,8 +231,10 @@ CRITERIA = {cls.name: cls for cls in (ErrorRate, Latency, PredictionShift, Calib
 _DESCRIPTIVE = frozenset({"criterion", "test", "harm", "unit"})
 
 
-def criterion_from_plan(entry: dict[str, Any]) -> Criterion:
+def criterion_from_plan(entry: dict[str, Any]) -> Criterion | DriftAlerts:
     """Rebuild a criterion from its ``plan()`` entry (to recompute decisions from a store)."""
+    if entry.get("criterion") == DriftAlerts.name:
+        return DriftAlerts(level=str(entry.get("level")))
     cls = CRITERIA.get(str(entry.get("criterion")))
     if cls is None:
         raise ValueError(f"unknown criterion in plan: {entry.get('criterion')!r}")

@@ -120,6 +120,7 @@ class Decision:
     srm: SrmCheck | None = None
     blocked: bool = False  # a sample-ratio mismatch holds every decision
     late: int = 0  # calls that reached the guard after their look had passed
+    drift: tuple[Any, ...] = ()  # DriftEvidence of a DriftAlerts rollback (not an SPRT)
 
     @property
     def triggered(self) -> tuple[Evidence, ...]:
@@ -139,6 +140,8 @@ class Decision:
             "late": self.late,
             "srm": self.srm.to_dict() if self.srm is not None else None,
             "evidence": [e.to_dict() for e in self.evidence],
+            # Only when the drift criterion fired, so other decisions keep their shape.
+            **({"drift": [d.to_dict() for d in self.drift]} if self.drift else {}),
         }
 
 

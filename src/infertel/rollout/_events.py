@@ -35,7 +35,8 @@ def decision_event(decision: Decision) -> tuple[dict[str, Any], dict[str, Any]]:
         c.ROLLOUT_DECISION: decision.action,
         c.ROLLOUT_PLAN_HASH: decision.plan_hash,
     }
-    triggered = sorted({e.criterion for e in decision.triggered})
+    triggered = sorted({e.criterion for e in decision.triggered}
+                       | {"drift_alerts" for _ in decision.drift[:1]})
     if triggered:
         attributes[c.ROLLOUT_CRITERION] = triggered
     return body, attributes

@@ -52,6 +52,7 @@ from infertel.rollout._decision import (
     Evidence,
     SrmCheck,
 )
+from infertel.rollout._drift_gate import DriftAlerts, DriftGate, describe
 from infertel.rollout._plan import PLAN_VERSION, canonical_json, plan_hash
 from infertel.rollout._stats import chi_square_srm
 from infertel.rollout._switch import RoutingSwitch, set_active
@@ -78,7 +79,7 @@ class RolloutGuard:
         *,
         baseline_ring: str = "stable",
         candidate_ring: str = "canary",
-        criteria: Sequence[Criterion] = (ErrorRate(), Latency()),
+        criteria: Sequence[Criterion | DriftAlerts] = (ErrorRate(), Latency()),
         alpha: float = 0.05,
         min_samples: int = 200,
         candidate_share: float | None = None,
@@ -115,14 +116,17 @@ class RolloutGuard:
             raise ValueError("rings, flag_key and segment labels must match "
                              "[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
         slots = len(seg_list) if seg_list is not None else max_segments
-        self._criteria: tuple[Criterion, ...] = tuple(criteria)
+        self._all_criteria = tuple(criteria)  # DriftAlerts: in the plan, not in the family
+        self._criteria = tuple(c for c in criteria if not isinstance(c, DriftAlerts))
+        alerts = [c for c in criteria if isinstance(c, DriftAlerts)]
+        self._drift = DriftGate(alerts[0], baseline_ring, candidate_ring) if alerts else None
         self._family = len(self._criteria) * (1 + slots)
-        self._alpha_test = alpha / self._family
+        self._alpha_test = alpha / max(1, self._family)
         self._plan: dict[str, Any] = {
             "version": PLAN_VERSION,
             "baseline_ring": baseline_ring,
             "candidate_ring": candidate_ring,
-            "criteria": [c.plan() for c in self._criteria],
+            "criteria": [c.plan() for c in self._all_criteria],
             "alpha": alpha,
             "multiplicity": "bonferroni",
             "family_size": self._family,
@@ -205,8 +209,8 @@ class RolloutGuard:
         return self._plan_hash
 
     @property
-    def criteria(self) -> tuple[Criterion, ...]:
-        return self._criteria
+    def criteria(self) -> tuple[Criterion | DriftAlerts, ...]:
+        return self._all_criteria
 
     @property
     def baseline_ring(self) -> str:
@@ -256,6 +260,12 @@ class RolloutGuard:
             for obs in kept:
                 if obs.end_ns > self._max_end:
                     self._max_end = obs.end_ns
+
+    def observe_drift(self, ring: str, feature: str, level: str,
+                      facts: dict[str, Any] | None = None) -> bool:
+        """A drift state change for ``DriftAlerts`` (no SPRT, outside the Bonferroni family;
+        see ``DriftGate.observe``): thread-safe, bounded, never raises; False if not kept."""
+        return self._drift.observe(ring, feature, level, facts) if self._drift else False
 
     def record_outcome(self, inference_id: str, label: float) -> None:
         """A label for an earlier call (``0``/``1`` or a probability); used by Calibration."""
@@ -364,6 +374,9 @@ class RolloutGuard:
         if srm is not None and srm.mismatch:
             return Decision(CONTINUE, f"hold: sample-ratio mismatch (chi-square p = "
                             f"{srm.p_value:.2g} < {self._srm_threshold})", blocked=True, **common)
+        drift = tuple(self._drift.breaches()) if self._drift is not None else ()
+        if drift:
+            return Decision(ROLLBACK, "; ".join(map(describe, drift)), drift=drift, **common)
         harmful = [e for e in evidence if e.harmful]
         if harmful:
             return Decision(ROLLBACK, "; ".join(_describe(e) for e in harmful), **common)
@@ -375,6 +388,8 @@ class RolloutGuard:
             return CONTINUE, "no harm detected; promotion is manual"
         if self._max_samples is not None and n_candidate >= self._max_samples:
             return PROMOTE, f"horizon of {self._max_samples} candidate calls reached, no harm"
+        if not self._criteria:  # drift alerts alone never show non-inferiority
+            return CONTINUE, "no drift alert; promotion waits for the horizon"
         # Every criterion on all traffic, and on every segment that has reached its minimum:
         # a segment guardrail that cannot rule out harm holds the promotion too.
         overall = {e.criterion for e in evidence if e.segment == ALL_SEGMENTS}
