@@ -19,7 +19,7 @@ import pytest
 
 import infertel
 from infertel import conventions as c
-from infertel.cli._rollout_store import read_rollout
+from infertel.cli._rollout_store import read_rollout, reproduce
 from infertel.monitor import Baseline, DriftConfig, DriftRules
 from infertel.rollout import DriftAlerts, ErrorRate, Latency, Observation, RolloutGuard
 
@@ -175,6 +175,16 @@ def test_pipeline_canary_shift_is_rolled_back_with_drift_evidence(tmp_path: Path
     text = "\n".join(p.read_text() for p in tmp_path.rglob("*.jsonl"))
     assert c.EVENT_DRIFT_DETECTED in text
     assert "jane.doe" not in text
+    # Reproducible from the store: the calls and the logged drift state changes, replayed into
+    # a fresh guard with the stored plan, give every stored decision again.
+    found = read_rollout(tmp_path)
+    [(instance, calls)] = found.calls.items()
+    [plan] = found.plans
+    checks = reproduce(plan.plan, calls, found.decisions, found.drift[instance])
+    assert checks
+    assert all(check.reproduced for check in checks), [c.detail for c in checks]
+    without_drift = reproduce(plan.plan, calls, found.decisions)
+    assert not without_drift[-1].reproduced  # the drift events are what decided it
 
 
 @pytest.mark.integration

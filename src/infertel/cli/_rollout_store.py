@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +44,21 @@ class StoredDecision:
     decision: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class StoredDrift:
+    """An ``ml.drift.detected`` state change, as the worker handed it to the guard."""
+
+    time_ns: int
+    ring: str
+    feature: str
+    level: str
+    facts: dict[str, Any]
+
+
 @dataclass
 class StoreRollout:
     calls: dict[str, list[Observation]] = field(default_factory=lambda: defaultdict(list))
+    drift: dict[str, list[StoredDrift]] = field(default_factory=lambda: defaultdict(list))
     plans: list[StoredPlan] = field(default_factory=list)
     decisions: list[StoredDecision] = field(default_factory=list)
     stats: ReadStats = field(default_factory=ReadStats)
@@ -71,17 +83,23 @@ def read_rollout(path: str | os.PathLike[str]) -> StoreRollout:
                     _read_record(out, instance, _dict(record))
     for calls in out.calls.values():
         calls.sort(key=lambda o: o.end_ns)
+    for changes in out.drift.values():
+        changes.sort(key=lambda d: d.time_ns)
     out.decisions.sort(key=lambda d: (d.instance, int(d.decision.get("look", 0))))
     return out
 
 
 def _read_record(out: StoreRollout, instance: str, record: Mapping[str, Any]) -> None:
     name = record.get("eventName")
-    if name not in (c.EVENT_INFERENCE, c.EVENT_ROLLOUT_PLAN, c.EVENT_ROLLOUT_DECISION):
+    if name not in (c.EVENT_INFERENCE, c.EVENT_ROLLOUT_PLAN, c.EVENT_ROLLOUT_DECISION,
+                    c.EVENT_DRIFT_DETECTED):
         return
     body = any_value(record.get("body"))
     body = body if isinstance(body, dict) else {}
     time_ns = _int(record.get("timeUnixNano"))
+    if name == c.EVENT_DRIFT_DETECTED:
+        _read_drift(out, instance, body, time_ns)
+        return
     if name == c.EVENT_ROLLOUT_PLAN:
         plan, ok = parse_plan(body)
         out.plans.append(StoredPlan(instance, plan, str(body.get("plan_hash", "")), ok))
@@ -104,6 +122,21 @@ def _read_record(out: StoreRollout, instance: str, record: Mapping[str, Any]) ->
         prediction=prediction_of(outputs) if isinstance(outputs, dict) else None,
         inference_id=str(attributes.get(c.INFERENCE_ID, "")) or None,
     ))
+
+
+def _read_drift(out: StoreRollout, instance: str, body: Mapping[str, Any], time_ns: int) -> None:
+    """The facts the worker gave the guard's drift gate (``pipeline/_drift.py``), rebuilt from
+    the event body: ring, feature, new state, window bounds, scores."""
+    ring, feature, level = body.get("ring"), body.get("feature"), body.get("state")
+    if not (isinstance(ring, str) and isinstance(feature, str) and isinstance(level, str)):
+        return
+    scores = body.get("scores")
+    facts = {
+        "window_start_ns": text_to_ns(str(body.get("window_start", "1970-01-01T00:00:00Z"))),
+        "window_end_ns": text_to_ns(str(body.get("window_end", "1970-01-01T00:00:00Z"))),
+        "scores": scores if isinstance(scores, dict) else {},
+    }
+    out.drift[instance].append(StoredDrift(time_ns, ring, feature, level, facts))
 
 
 def _int(value: object) -> int:
@@ -147,21 +180,28 @@ class Reproduction:
 
 
 def reproduce(plan: dict[str, Any], calls: list[Observation],
-              decisions: list[StoredDecision]) -> list[Reproduction]:
+              decisions: list[StoredDecision],
+              drift: Sequence[StoredDrift] = ()) -> list[Reproduction]:
     """Replay one process's calls look by look and compare every stored decision.
 
-    One pass: a fresh guard with the same plan gets the calls in end-time order and looks at
-    each stored decision's ``through`` time, exactly as the worker's guard did.
+    One pass: a fresh guard with the same plan gets the calls in end-time order, and the drift
+    state changes the process logged before each decision (the worker hands them to the guard
+    in the same batch, before it looks), and looks at each stored decision's ``through`` time,
+    exactly as the worker's guard did.
     """
     guard = RolloutGuard.from_plan(plan)
     lag = int(plan["look_lag_s"] * 1e9)
-    index, results = 0, []
+    index, told, results = 0, 0, []
     for stored in decisions:
         data = stored.decision
         through = text_to_ns(str(data.get("through", "1970-01-01T00:00:00Z")))
         start = index
         while index < len(calls) and calls[index].end_ns <= through:
             index += 1
+        while told < len(drift) and drift[told].time_ns <= stored.time_ns:
+            change = drift[told]
+            guard.observe_drift(change.ring, change.feature, change.level, change.facts)
+            told += 1
         guard.observe_many(calls[start:index])
         guard.look(through + lag)
         results.append(_compare(stored, guard.last_decision))
@@ -179,6 +219,10 @@ def _compare(stored: StoredDecision, decision: Decision | None) -> Reproduction:
     for field_name in ("action", "n_baseline", "n_candidate", "blocked"):
         if mine[field_name] != data.get(field_name):
             problems.append(f"{field_name} {data.get(field_name)} -> {mine[field_name]}")
+    drift_of = [(d.get("ring"), d.get("feature"), d.get("level")) for d in data.get("drift", [])]
+    if drift_of != [(d.get("ring"), d.get("feature"), d.get("level"))
+                    for d in mine.get("drift", [])]:
+        problems.append("different drift evidence")
     theirs = {(e["criterion"], e["segment"]): e for e in data.get("evidence", [])}
     ours = {(e["criterion"], e["segment"]): e for e in mine["evidence"]}
     if set(theirs) != set(ours):

@@ -68,7 +68,7 @@ def demo(
         rollout=(guard := service.rollout_guard(canary_share)),  # rollout guard (issue 11)
     )
     run_id = str(telemetry.resource.attributes[c.SERVICE_INSTANCE_ID])
-    calls, failures = _send_traffic(console, service, seconds, canary_share)
+    calls, failures = _send_traffic(console, service, seconds, canary_share, telemetry)
     if not infertel.shutdown(timeout=10.0):
         error("demo", "warning: telemetry did not finish exporting within 10 s")
     console.print(Text.assemble("Sent ", (str(calls), "bold"), f" calls ({failures} raised, "
@@ -97,8 +97,22 @@ def _demo_key() -> str | None:
     return None if os.environ.get("INFERTEL_HMAC_KEY") else "infertel-demo-key-not-secret"
 
 
+# The demo's traffic generator waits while the telemetry queue holds more than this: a serving
+# loop with no model latency outruns the background worker, which would then drop records and
+# judge the canary only after the traffic ended. A real service is paced by its requests.
+_PACE_HIGH, _PACE_LOW, _PACE_MAX_WAIT_S = 500, 100, 2.0
+
+
+def _keep_pace(telemetry: Any) -> None:
+    if telemetry.worker.pending() <= _PACE_HIGH:
+        return
+    until = time.monotonic() + _PACE_MAX_WAIT_S
+    while telemetry.worker.pending() > _PACE_LOW and time.monotonic() < until:
+        time.sleep(0.005)
+
+
 def _send_traffic(console: Console, service: Any, seconds: float,
-                  canary_share: float) -> tuple[int, int]:
+                  canary_share: float, telemetry: Any) -> tuple[int, int]:
     rng = service._random
     calls = failures = 0
     progress = Progress(
@@ -126,6 +140,7 @@ def _send_traffic(console: Console, service: Any, seconds: float,
                 calls += 1
             if calls % 20 == 0:
                 progress.update(task, completed=elapsed, calls=calls, failures=failures)
+                _keep_pace(telemetry)
         progress.update(task, completed=seconds, calls=calls, failures=failures)
     return calls, failures
 

@@ -64,7 +64,8 @@ def status(
         for instance in sorted({d.instance for d in found.decisions}):
             mine = [d for d in found.decisions if d.instance == instance]
             instance_plan = _instance_plan(found, instance, mine, chosen)
-            checks += reproduce(instance_plan, found.calls.get(instance, []), mine)
+            checks += reproduce(instance_plan, found.calls.get(instance, []), mine,
+                                found.drift.get(instance, []))
     except (KeyError, TypeError, ValueError) as error:
         _fail(f"the plan cannot be used: {error}")
     report: dict[str, Any] = {
