@@ -15,8 +15,10 @@ from infertel.cli._drill_traffic import _FIRST, _LAST
 
 WIDE = {"COLUMNS": "250"}
 # What the drill's requests and error messages carry (see _drill_traffic._request/_serve).
-PLANTED = re.compile(r"@example\.com|4111|\+44|7946|\b(" + "|".join(_FIRST + _LAST) + r")\b",
-                     re.IGNORECASE)
+# The digit groups must stand alone: inside a nanosecond time or a hex hash they are chance.
+PLANTED = re.compile(r"@example\.com|(?<![0-9a-z])(?:4111|7946)(?![0-9a-z])|\+44"
+                     r"|4111[\s-]?1111[\s-]?1111[\s-]?1111|(?<!\d)20[\s-]?7946[\s-]?\d{4}(?!\d)|\b("
+                     + "|".join(_FIRST + _LAST) + r")\b", re.IGNORECASE)
 
 
 def _drill(tmp_path: Path, *args: str) -> tuple[int, str, dict]:
