@@ -45,7 +45,10 @@ def report(
         data = gather(path, baseline, window)
     except (StoreError, ValueError) as error:
         _fail(str(error))
-    page = render(data)
+    try:
+        page = render(data)
+    except ImportError as error:  # plotly is the monitor extra's; say so, literally
+        _fail(f"the report needs {error.name or 'plotly'}: pip install 'infertel[monitor]'")
     try:
         out.write_text(page, encoding="utf-8")
     except OSError as error:
