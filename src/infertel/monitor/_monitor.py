@@ -125,17 +125,25 @@ class DriftMonitor:
         with self._lock:
             return dict(self._violations)
 
+    def _window_for(self, group: Group, time_ns: int) -> _Window | None:
+        """The open window of ``group`` (opened at ``time_ns``'s slot); None past
+        ``max_groups``, counted in ``dropped_groups``. Call with the lock held."""
+        window = self._windows.get(group)
+        if window is None:
+            if len(self._windows) >= self.config.max_groups:
+                self.dropped_groups += 1
+                return None
+            window = self._windows[group] = _Window(self._align(time_ns), self._sizes)
+            self._totals[group] = [[0] * size for size in self._sizes]
+        return window
+
     def add(self, group: Group, bins: list[int], time_ns: int,
             trace_id: str | None = None) -> bool:
         """Count one call's bin indices (as :meth:`FeatureBinner.bin` returns them)."""
         with self._lock:
-            window = self._windows.get(group)
+            window = self._window_for(group, time_ns)
             if window is None:
-                if len(self._windows) >= self.config.max_groups:
-                    self.dropped_groups += 1
-                    return False
-                window = self._windows[group] = _Window(self._align(time_ns), self._sizes)
-                self._totals[group] = [[0] * size for size in self._sizes]
+                return False
             totals = self._totals[group]
             for slot, (i, _, _) in enumerate(self._tracked):
                 index = bins[i]
@@ -155,13 +163,9 @@ class DriftMonitor:
         """Count many calls at once from bin counts per feature (a fleet's merged histograms,
         a simulation): the same windows and judgement as per-call :meth:`add`."""
         with self._lock:
-            window = self._windows.get(group)
+            window = self._window_for(group, time_ns)
             if window is None:
-                if len(self._windows) >= self.config.max_groups:
-                    self.dropped_groups += 1
-                    return False
-                window = self._windows[group] = _Window(self._align(time_ns), self._sizes)
-                self._totals[group] = [[0] * size for size in self._sizes]
+                return False
             totals = self._totals[group]
             for slot, (_, name, _) in enumerate(self._tracked):
                 given = counts.get(name)
